@@ -1,0 +1,486 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+"""The byte walker: element headers of a data set -> a compact table, without the GIL.
+
+Every read is preceded by a check of the bytes left (``need``), which is why bounds checking
+is switched off for the module: indexes into the buffer are proven in range by construction.
+The scanner knows the DICOM encoding rules (PS3.5 section 7) and nothing of Python values;
+where pydicom tolerates a deviation (VR bytes that are not a VR, a data set that switches
+between explicit and implicit VR, a short tail), it is tolerated here the same way so that
+both readers see the same elements.
+"""
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, int64_t
+from libc.stdlib cimport free, realloc
+from libc.string cimport memchr
+
+from fastdcm.errors import InvalidDicomError
+
+# Flags of an ElementRecord.
+FLAG_IMPLICIT = 1           # the header carried no VR
+FLAG_UNDEFINED = 2          # undefined length (0xFFFFFFFF)
+FLAG_ITEMS = 4              # the undefined-length value is made of items (sequence, fragments)
+FLAG_CONTENT_IMPLICIT = 8   # those items are implicit VR (UN of undefined length, PS3.5 6.2.2)
+
+# Scan outcomes.
+DONE = 0        # the region or its delimiter was reached
+STOPPED = 1     # a tag at or past the stop point; stop_pos is that element's header
+NEED_MORE = 2   # the buffer ends inside an element but the source goes on
+MAX_DEPTH = 128  # nesting of sequences and items; deeper input is rejected as hostile
+
+cdef enum:
+    _DONE = 0
+    _STOPPED = 1
+    _NEED_MORE = 2
+    _FAILED = 3
+    _KIND_SEQ = 0
+    _KIND_ITEM = 1
+    _F_IMPLICIT = 1
+    _F_UNDEFINED = 2
+    _F_ITEMS = 4
+    _F_CONTENT_IMPLICIT = 8
+    _MAX_DEPTH = 128
+
+cdef uint32_t ITEM = 0xFFFEE000u
+cdef uint32_t ITEM_DELIMITER = 0xFFFEE00Du
+cdef uint32_t SEQUENCE_DELIMITER = 0xFFFEE0DDu
+cdef uint32_t UNDEFINED_LENGTH = 0xFFFFFFFFu
+cdef uint16_t VR_UN = (<uint16_t>ord('U')) | ((<uint16_t>ord('N')) << 8)
+
+# 0: not a VR, 1: VR with a 2-byte length, 2: VR with reserved bytes and a 4-byte length.
+cdef uint8_t vr_kinds[26 * 26]
+
+
+cdef void _init_vr_kinds():
+    cdef int i
+    for i in range(26 * 26):
+        vr_kinds[i] = 0
+    for name in ("AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT",
+                 "PN", "SH", "SL", "SS", "ST", "TM", "UI", "UL", "US"):
+        vr_kinds[(ord(name[0]) - 65) * 26 + ord(name[1]) - 65] = 1
+    for name in ("OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"):
+        vr_kinds[(ord(name[0]) - 65) * 26 + ord(name[1]) - 65] = 2
+
+
+_init_vr_kinds()
+
+
+cdef struct Walker:
+    const uint8_t* buf
+    int64_t size          # bytes in buf
+    bint more             # the source goes on past buf (a header-only read)
+    bint little
+    const char* message   # set on failure
+    int64_t error_offset
+    uint32_t error_tag
+
+
+cdef inline uint16_t u16(const uint8_t* p, bint little) noexcept nogil:
+    if little:
+        return p[0] | (<uint16_t>p[1] << 8)
+    return (<uint16_t>p[0] << 8) | p[1]
+
+
+cdef inline uint32_t u32(const uint8_t* p, bint little) noexcept nogil:
+    if little:
+        return p[0] | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
+
+
+cdef inline uint32_t read_tag(const uint8_t* p, bint little) noexcept nogil:
+    return (<uint32_t>u16(p, little) << 16) | u16(p + 2, little)
+
+
+cdef inline bint is_letter_pair(uint8_t b0, uint8_t b1) noexcept nogil:
+    """pydicom's test for explicit VR at the start of a data set: two upper-case letters."""
+    return 0x40 < b0 < 0x5B and 0x40 < b1 < 0x5B
+
+
+cdef inline bint in_vr_range(uint8_t b0, uint8_t b1) noexcept nogil:
+    """b"AA" <= vr <= b"ZZ": VR bytes that pydicom reads as an unknown explicit VR."""
+    if b0 == 0x41:
+        return b1 >= 0x41
+    if b0 == 0x5A:
+        return b1 <= 0x5A
+    return 0x41 < b0 < 0x5A
+
+
+cdef inline int fail(Walker* w, const char* message, int64_t offset, uint32_t tag) noexcept nogil:
+    w.message = message
+    w.error_offset = offset
+    w.error_tag = tag
+    return _FAILED
+
+
+cdef inline int short_of(Walker* w, int64_t limit, const char* message, int64_t offset,
+                         uint32_t tag) noexcept nogil:
+    """Running out of bytes: more to read when the buffer is a prefix, else malformed."""
+    if w.more and limit == w.size:
+        return _NEED_MORE
+    return fail(w, message, offset, tag)
+
+
+cdef int parse_header(Walker* w, int64_t pos, int64_t limit, bint implicit,
+                      ElementRecord* rec) noexcept nogil:
+    """Read one element header at pos (8 bytes are known to be there)."""
+    cdef const uint8_t* p = w.buf + pos
+    cdef uint8_t b0, b1
+    cdef int kind = 0
+    rec.tag = read_tag(p, w.little)
+    rec.flags = 0
+    if implicit or (rec.tag >> 16) == 0xFFFE:
+        rec.vr = 0
+        rec.flags = _F_IMPLICIT
+        rec.length = u32(p + 4, w.little)
+        rec.header = 8
+    else:
+        b0 = p[4]
+        b1 = p[5]
+        if 0x41 <= b0 <= 0x5A and 0x41 <= b1 <= 0x5A:
+            kind = vr_kinds[(b0 - 0x41) * 26 + b1 - 0x41]
+        if kind == 2:
+            if limit - pos < 12:
+                return short_of(w, limit, "element header past the end of the data", pos, rec.tag)
+            rec.length = u32(p + 8, w.little)
+            rec.header = 12
+            rec.vr = b0 | (<uint16_t>b1 << 8)
+        elif kind == 1 or in_vr_range(b0, b1):
+            rec.length = u16(p + 6, w.little)
+            rec.header = 8
+            rec.vr = b0 | (<uint16_t>b1 << 8)
+        else:
+            # Not a VR at all: pydicom reads this one element as implicit VR.
+            rec.vr = 0
+            rec.flags = _F_IMPLICIT
+            rec.length = u32(p + 4, w.little)
+            rec.header = 8
+    rec.offset = pos + rec.header
+    return _DONE
+
+
+cdef inline bint item_is_implicit(Walker* w, int64_t pos, int64_t limit, bint inherited) noexcept nogil:
+    """An explicit VR item whose first element has no VR letters is read as implicit VR."""
+    if inherited or limit - pos < 6:
+        return inherited
+    return not is_letter_pair(w.buf[pos + 4], w.buf[pos + 5])
+
+
+cdef int find_sequence_delimiter(Walker* w, int64_t pos, int64_t limit, uint32_t tag,
+                                 int64_t* content_end, int64_t* after) noexcept nogil:
+    """Undefined-length value that is not made of items: search for the delimiter bytes."""
+    cdef uint8_t pattern[4]
+    cdef const uint8_t* hit
+    if w.little:
+        pattern[0] = 0xFE; pattern[1] = 0xFF; pattern[2] = 0xDD; pattern[3] = 0xE0
+    else:
+        pattern[0] = 0xFF; pattern[1] = 0xFE; pattern[2] = 0xE0; pattern[3] = 0xDD
+    while limit - pos >= 8:
+        hit = <const uint8_t*>memchr(w.buf + pos, pattern[0], <size_t>(limit - pos - 7))
+        if hit == NULL:
+            break
+        pos = hit - w.buf
+        if hit[1] == pattern[1] and hit[2] == pattern[2] and hit[3] == pattern[3]:
+            content_end[0] = pos
+            after[0] = pos + 8
+            return _DONE
+        pos += 1
+    return short_of(w, limit, "undefined length value without a sequence delimiter", pos, tag)
+
+
+cdef int walk_undefined(Walker* w, int64_t pos, int64_t limit, int kind, bint implicit,
+                        uint32_t owner, int64_t* content_end, int64_t* after) noexcept nogil:
+    """Find the end of an undefined-length sequence (kind SEQ) or item (kind ITEM).
+
+    Iterative, with an explicit stack bounded by MAX_DEPTH, so hostile nesting is an error
+    and never a stack overflow.
+    """
+    cdef uint8_t kinds[_MAX_DEPTH]
+    cdef uint8_t implicits[_MAX_DEPTH]
+    cdef int depth = 0
+    cdef int status
+    cdef uint32_t tag, length
+    cdef int64_t inner_end, inner_after
+    cdef ElementRecord rec
+    kinds[0] = kind
+    implicits[0] = implicit
+    while True:
+        if limit - pos < 8:
+            return short_of(w, limit, "sequence or item without its delimiter", pos, owner)
+        tag = read_tag(w.buf + pos, w.little)
+        if (tag >> 16) == 0xFFFE:
+            length = u32(w.buf + pos + 4, w.little)
+            if tag == ITEM:
+                if kinds[depth] != _KIND_SEQ:
+                    return fail(w, "item tag inside an item", pos, tag)
+                if length == UNDEFINED_LENGTH:
+                    if depth + 1 >= _MAX_DEPTH:
+                        return fail(w, "sequences nested too deeply", pos, tag)
+                    depth += 1
+                    kinds[depth] = _KIND_ITEM
+                    implicits[depth] = item_is_implicit(w, pos + 8, limit, implicits[depth - 1])
+                    pos += 8
+                else:
+                    if length > limit - pos - 8:
+                        return short_of(w, limit, "item length past the end of its sequence",
+                                        pos, tag)
+                    pos += 8 + length
+            elif tag == ITEM_DELIMITER:
+                if kinds[depth] != _KIND_ITEM:
+                    return fail(w, "item delimiter outside an item", pos, tag)
+                if depth == 0:
+                    content_end[0] = pos
+                    after[0] = pos + 8
+                    return _DONE
+                depth -= 1
+                pos += 8
+            elif tag == SEQUENCE_DELIMITER:
+                if kinds[depth] != _KIND_SEQ:
+                    return fail(w, "sequence delimiter inside an item", pos, tag)
+                if depth == 0:
+                    content_end[0] = pos
+                    after[0] = pos + 8
+                    return _DONE
+                depth -= 1
+                pos += 8
+            else:
+                return fail(w, "unexpected item tag", pos, tag)
+            continue
+        if kinds[depth] != _KIND_ITEM:
+            return fail(w, "data element where an item was expected", pos, tag)
+        status = parse_header(w, pos, limit, implicits[depth], &rec)
+        if status != _DONE:
+            return status
+        if rec.length != UNDEFINED_LENGTH:
+            if rec.length > limit - rec.offset:
+                return short_of(w, limit, "value length past the end of the data", pos, tag)
+            pos = rec.offset + rec.length
+        elif limit - rec.offset >= 4 and (read_tag(w.buf + rec.offset, w.little) == ITEM or
+                                          read_tag(w.buf + rec.offset, w.little) == SEQUENCE_DELIMITER):
+            if depth + 1 >= _MAX_DEPTH:
+                return fail(w, "sequences nested too deeply", pos, tag)
+            depth += 1
+            kinds[depth] = _KIND_SEQ
+            implicits[depth] = implicits[depth - 1] or rec.vr == VR_UN or (rec.flags & _F_IMPLICIT) != 0
+            pos = rec.offset
+        else:
+            status = find_sequence_delimiter(w, rec.offset, limit, tag, &inner_end, &inner_after)
+            if status != _DONE:
+                return status
+            pos = inner_after
+
+
+cdef int scan_region(Walker* w, int64_t pos, int64_t limit, bint implicit, bint is_item,
+                     uint32_t stop_tag, int stop_group, ElementTable table,
+                     int64_t* stop_pos, bint* implicit_used) noexcept nogil:
+    cdef ElementRecord rec
+    cdef int status
+    cdef int64_t after
+    cdef bint found_implicit
+    cdef uint32_t first
+    # pydicom decides explicit/implicit from the first element of each data set: top-level
+    # data sets may switch either way, items only from explicit to implicit.
+    if limit - pos >= 6:
+        first = read_tag(w.buf + pos, w.little)
+        if (first >> 16) != 0xFFFE:
+            found_implicit = not is_letter_pair(w.buf[pos + 4], w.buf[pos + 5])
+            if is_item:
+                implicit = implicit or found_implicit
+            elif stop_group < 0 or (first >> 16) == <uint32_t>stop_group:
+                implicit = found_implicit
+    implicit_used[0] = implicit
+    while pos < limit:
+        if limit - pos < 8:
+            if w.more and limit == w.size:
+                stop_pos[0] = pos
+                return _NEED_MORE
+            break  # pydicom ignores a tail too short for a header
+        status = parse_header(w, pos, limit, implicit, &rec)
+        if status != _DONE:
+            stop_pos[0] = pos
+            return status
+        if rec.tag == ITEM_DELIMITER:
+            stop_pos[0] = pos + 8
+            return _DONE
+        if rec.tag >= stop_tag or (stop_group >= 0 and (rec.tag >> 16) != <uint32_t>stop_group):
+            stop_pos[0] = pos
+            return _STOPPED
+        if rec.length == UNDEFINED_LENGTH:
+            rec.flags |= _F_UNDEFINED
+            if limit - rec.offset >= 4 and (read_tag(w.buf + rec.offset, w.little) == ITEM or
+                                            read_tag(w.buf + rec.offset, w.little) == SEQUENCE_DELIMITER):
+                rec.flags |= _F_ITEMS
+                if implicit or rec.vr == VR_UN or (rec.flags & _F_IMPLICIT):
+                    rec.flags |= _F_CONTENT_IMPLICIT
+                status = walk_undefined(w, rec.offset, limit, _KIND_SEQ,
+                                        (rec.flags & _F_CONTENT_IMPLICIT) != 0, rec.tag,
+                                        &rec.end, &after)
+            else:
+                status = find_sequence_delimiter(w, rec.offset, limit, rec.tag, &rec.end, &after)
+            if status != _DONE:
+                stop_pos[0] = pos
+                return status
+        else:
+            if rec.length > limit - rec.offset:
+                stop_pos[0] = pos
+                return short_of(w, limit, "value length past the end of the data", pos, rec.tag)
+            rec.end = rec.offset + rec.length
+            after = rec.end
+        if table.append(&rec) != 0:
+            stop_pos[0] = pos
+            return fail(w, "out of memory for the element table", pos, rec.tag)
+        pos = after
+    stop_pos[0] = pos
+    return _DONE
+
+
+cdef class ElementTable:
+    """The headers of one data set level, in file order; rows are made into tuples on demand."""
+
+    def __dealloc__(self):
+        free(self.records)
+
+    cdef int append(self, ElementRecord* rec) noexcept nogil:
+        cdef Py_ssize_t capacity
+        cdef ElementRecord* grown
+        if self.count == self.capacity:
+            capacity = 64 if self.capacity == 0 else self.capacity * 2
+            grown = <ElementRecord*>realloc(self.records, capacity * sizeof(ElementRecord))
+            if grown == NULL:
+                return -1
+            self.records = grown
+            self.capacity = capacity
+        self.records[self.count] = rec[0]
+        self.count += 1
+        return 0
+
+    def __len__(self):
+        return self.count
+
+    cdef tuple _row(self, Py_ssize_t i):
+        cdef ElementRecord* r = &self.records[i]
+        return (r.tag, vr_name(r.vr), r.length, r.offset, r.end, r.flags)
+
+    def row(self, Py_ssize_t i) -> tuple:
+        """(tag, vr or None, length, value offset, value end, flags) of row i."""
+        if i < 0 or i >= self.count:
+            raise IndexError(i)
+        return self._row(i)
+
+    def find(self, uint32_t tag) -> int:
+        """Index of the first row with this tag, or -1."""
+        cdef Py_ssize_t i
+        for i in range(self.count):
+            if self.records[i].tag == tag:
+                return i
+        return -1
+
+    def rows(self) -> list:
+        return [self._row(i) for i in range(self.count)]
+
+    def tags(self) -> list:
+        return [self.records[i].tag for i in range(self.count)]
+
+    def header_offset(self, Py_ssize_t i) -> int:
+        if i < 0 or i >= self.count:
+            raise IndexError(i)
+        return self.records[i].offset - self.records[i].header
+
+
+_vr_names = {0: None}
+
+
+cdef object vr_name(uint16_t code):
+    name = _vr_names.get(code)
+    if name is None and code != 0:
+        name = bytes([code & 0xFF, code >> 8]).decode("latin-1")
+        _vr_names[code] = name
+    return name
+
+
+cdef raise_failure(Walker* w):
+    raise InvalidDicomError(w.message.decode("ascii"), w.error_offset,
+                            w.error_tag if w.error_tag or w.error_offset else None)
+
+
+def scan(object source, Py_ssize_t start, Py_ssize_t end, bint little, bint implicit, *,
+         bint is_item=False, bint more=False, uint32_t stop_tag=0xFFFFFFFFu,
+         int stop_group=-1):
+    """Scan the element headers of one data set level in source[start:end].
+
+    Returns (table, status, stop_pos, implicit_used). ``more`` says the buffer is a prefix of
+    a longer source (status NEED_MORE asks for the rest); ``stop_tag`` stops before the first
+    tag >= it; ``stop_group`` stops before the first element of another group (file meta).
+    Malformed input raises InvalidDicomError with the offset and the tag.
+    """
+    cdef Py_buffer view
+    cdef Walker w
+    cdef ElementTable table = ElementTable()
+    cdef int64_t stop_pos = start
+    cdef bint implicit_used = implicit
+    cdef int status
+    PyObject_GetBuffer(source, &view, PyBUF_SIMPLE)
+    try:
+        if start < 0 or end > view.len or start > end:
+            raise InvalidDicomError("region outside the data", start)
+        w.buf = <const uint8_t*>view.buf
+        w.size = view.len
+        w.more = more
+        w.little = little
+        w.message = NULL
+        with nogil:
+            status = scan_region(&w, start, end, implicit, is_item, stop_tag, stop_group,
+                                 table, &stop_pos, &implicit_used)
+        if status == _FAILED:
+            raise_failure(&w)
+    finally:
+        PyBuffer_Release(&view)
+    return table, status, stop_pos, implicit_used
+
+
+def scan_items(object source, Py_ssize_t start, Py_ssize_t end, bint little, bint implicit):
+    """The items of a sequence value (or the fragments of encapsulated pixel data).
+
+    Returns a list of (value start, value end, implicit) per item; an undefined-length item
+    ends where its delimiter starts.
+    """
+    cdef Py_buffer view
+    cdef Walker w
+    cdef int64_t pos = start, limit = end, item_end = 0, after = 0
+    cdef uint32_t tag, length
+    cdef int status
+    cdef bint item_implicit
+    items = []
+    PyObject_GetBuffer(source, &view, PyBUF_SIMPLE)
+    try:
+        if start < 0 or end > view.len or start > end:
+            raise InvalidDicomError("region outside the data", start)
+        w.buf = <const uint8_t*>view.buf
+        w.size = view.len
+        w.more = False
+        w.little = little
+        w.message = NULL
+        while limit - pos >= 8:
+            tag = read_tag(w.buf + pos, little)
+            length = u32(w.buf + pos + 4, little)
+            if tag == SEQUENCE_DELIMITER:
+                break
+            if tag != ITEM:
+                raise InvalidDicomError("expected an item in the sequence", pos, tag)
+            item_implicit = item_is_implicit(&w, pos + 8, limit, implicit)
+            if length == UNDEFINED_LENGTH:
+                with nogil:
+                    status = walk_undefined(&w, pos + 8, limit, _KIND_ITEM, item_implicit, tag,
+                                            &item_end, &after)
+                if status != _DONE:
+                    raise_failure(&w)
+            else:
+                if length > limit - pos - 8:
+                    raise InvalidDicomError("item length past the end of its sequence", pos, tag)
+                item_end = pos + 8 + length
+                after = item_end
+            items.append((pos + 8, item_end, item_implicit))
+            pos = after
+        if pos != limit and limit - pos < 8:
+            raise InvalidDicomError("truncated item header", pos)
+    finally:
+        PyBuffer_Release(&view)
+    return items

@@ -1,0 +1,274 @@
+"""The lazy facade over the scanner's tables: Dataset, Element and Sequence.
+
+A Dataset is one level of the data set (the top level or one sequence item): an element
+table from the scanner plus the source bytes. Elements are made when asked for, values are
+converted when asked for, and a sequence is scanned the first time its value is asked for.
+Nothing here walks bytes: that is the scanner's job.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+
+from fastdcm import _scanner, dictionary, vr_rules
+from fastdcm.charset import python_encodings
+from fastdcm.errors import InvalidDicomError
+from fastdcm.values import convert_value, value_multiplicity
+
+Key = Union[int, Tuple[int, int], str]
+
+SPECIFIC_CHARACTER_SET = 0x00080005
+UNDEFINED_LENGTH = 0xFFFFFFFF
+_NOT_CONVERTED = object()
+_DEFAULT_ENCODINGS = python_encodings(None)
+
+
+def tag_of(key: Key) -> int:
+    """A tag from an int, a (group, element) pair or a keyword; KeyError when unknown."""
+    if isinstance(key, int):
+        return key
+    if isinstance(key, str):
+        tag = dictionary.tag_for_keyword(key)
+        if tag is None:
+            raise KeyError(key)
+        return tag
+    if isinstance(key, tuple) and len(key) == 2:
+        return (key[0] << 16) | key[1]
+    raise KeyError(key)
+
+
+class Element:
+    """One data element: its header fields, a zero-copy view of its value, the value on demand."""
+
+    __slots__ = ("_ds", "tag", "_written_vr", "length", "offset", "_end", "_flags", "_vr")
+
+    def __init__(self, ds: "Dataset", row: tuple):
+        self._ds = ds
+        self.tag, self._written_vr, self.length, self.offset, self._end, self._flags = row
+        self._vr: Optional[str] = None
+
+    @property
+    def vr(self) -> str:
+        vr = self._vr
+        if vr is None:
+            vr = self._written_vr
+            if vr is None or vr == "UN" or vr in vr_rules.AMBIGUOUS:
+                vr = vr_rules.element_vr(self._ds, self.tag, self._written_vr,
+                                         self.is_undefined_length,
+                                         bool(self._flags & _scanner.FLAG_ITEMS))
+                if vr in vr_rules.AMBIGUOUS:
+                    vr = vr_rules.resolve_ambiguous(self._ds, self.tag, vr,
+                                                    self.is_undefined_length)
+            self._vr = vr
+        return vr
+
+    @property
+    def is_undefined_length(self) -> bool:
+        return self.length == UNDEFINED_LENGTH
+
+    @property
+    def raw(self) -> memoryview:
+        """The value bytes as a read-only view of the source: no copy is made."""
+        return self._ds._source_view()[self.offset:self._end]
+
+    @property
+    def value(self) -> Any:
+        converted = self._ds._values
+        value = converted.get(self.offset, _NOT_CONVERTED)
+        if value is _NOT_CONVERTED:
+            vr = self.vr
+            if vr == "SQ":
+                value = self._ds._sequence(self)
+            else:
+                value = convert_value(vr, self.raw, self._ds.is_little_endian,
+                                      self._ds.encodings)
+            converted[self.offset] = value
+        return value
+
+    @property
+    def keyword(self) -> str:
+        return dictionary.keyword_for_tag(self.tag)
+
+    @property
+    def name(self) -> str:
+        entry = dictionary.dictionary_entry(self.tag)
+        if entry is not None:
+            return entry.name
+        if vr_rules.is_private(self.tag):
+            creator = self._ds.private_creator(self.tag)
+            if creator:
+                return dictionary.private_name(creator, self.tag) or "Private tag data"
+            return "Private Creator" if 0x10 <= self.tag & 0xFFFF <= 0xFF else "Private tag data"
+        return ""
+
+    @property
+    def VM(self) -> int:
+        if self.vr == "SQ":
+            return 1
+        return value_multiplicity(self.value)
+
+    @property
+    def content_is_implicit(self) -> bool:
+        """Sequence items are implicit VR when the data set is, or for UN (PS3.5 6.2.2)."""
+        return (self._ds.is_implicit_vr or bool(self._flags & (_scanner.FLAG_IMPLICIT |
+                _scanner.FLAG_CONTENT_IMPLICIT)) or self._written_vr == "UN")
+
+    def __repr__(self) -> str:
+        return f"Element(({self.tag >> 16:04X},{self.tag & 0xFFFF:04X}) {self.vr} {self.keyword})"
+
+
+class Sequence(list):
+    """The items of an SQ element, each a Dataset."""
+
+
+class Dataset:
+    """One level of a DICOM data set, read lazily from the scanner's element table."""
+
+    __slots__ = ("_source", "_table", "is_little_endian", "is_implicit_vr", "_parent", "_depth",
+                 "_encodings", "_meta", "_transfer_syntax", "_values", "__weakref__")
+
+    def __init__(self, source, table, little_endian: bool, implicit_vr: bool,
+                 parent: Optional["Dataset"] = None, meta: Optional["Dataset"] = None,
+                 transfer_syntax: str = ""):
+        self._source = source
+        self._table = table
+        self.is_little_endian = little_endian
+        self.is_implicit_vr = implicit_vr
+        self._parent = parent
+        self._depth = 0 if parent is None else parent._depth + 1
+        self._encodings: Optional[List[str]] = None
+        self._meta = meta
+        self._transfer_syntax = transfer_syntax
+        self._values: Dict[int, Any] = {}  # converted values by value offset
+
+    # -- access -------------------------------------------------------------------------
+    def _source_view(self) -> memoryview:
+        if self._source.closed:
+            raise ValueError("the dataset is closed")
+        return self._source.view
+
+    def _element_at(self, index: int) -> Element:
+        return Element(self, self._table.row(index))
+
+    def __getitem__(self, key: Key) -> Element:
+        index = self._table.find(tag_of(key))
+        if index < 0:
+            raise KeyError(key)
+        return self._element_at(index)
+
+    def get(self, key: Key, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def get_value(self, key: Key, default: Any = None) -> Any:
+        """The value of an element of this level, or ``default`` when absent."""
+        try:
+            index = self._table.find(tag_of(key))
+        except KeyError:
+            return default
+        return default if index < 0 else self._element_at(index).value
+
+    def inherited_value(self, key: Key) -> Any:
+        """The value from this data set or the nearest parent that has it."""
+        ds: Optional[Dataset] = self
+        while ds is not None:
+            value = ds.get_value(key)
+            if value is not None:
+                return value
+            ds = ds._parent
+        return None
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            return self._table.find(tag_of(key)) >= 0  # type: ignore[arg-type]
+        except KeyError:
+            return False
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __iter__(self) -> Iterator[Element]:
+        for index in range(len(self._table)):
+            yield self._element_at(index)
+
+    def keys(self) -> List[int]:
+        return self._table.tags()
+
+    def __getattr__(self, name: str) -> Any:
+        tag = dictionary.tag_for_keyword(name)
+        if tag is None:
+            raise AttributeError(f"Dataset has no attribute {name!r}")
+        index = self._table.find(tag)
+        if index < 0:
+            raise AttributeError(f"Dataset has no element {name!r}")
+        return self._element_at(index).value
+
+    def __repr__(self) -> str:
+        return f"<fastdcm.Dataset with {len(self)} elements>"
+
+    # -- context ------------------------------------------------------------------------
+    @property
+    def encodings(self) -> List[str]:
+        """Python codecs for text, from this level's Specific Character Set or the parent's."""
+        encodings = self._encodings
+        if encodings is None:
+            index = self._table.find(SPECIFIC_CHARACTER_SET)
+            if index >= 0:
+                charset = self._element_at(index)  # CS: its own value needs no charset
+                encodings = python_encodings(convert_value(
+                    charset.vr, charset.raw, self.is_little_endian, _DEFAULT_ENCODINGS))
+            elif self._parent is not None:
+                encodings = self._parent.encodings
+            else:
+                encodings = python_encodings(None)
+            self._encodings = encodings
+        return encodings
+
+    def private_creator(self, tag: int) -> Optional[str]:
+        """The creator string reserving this private element's block, if present."""
+        block = (tag & 0xFFFF) >> 8
+        if block < 0x10:
+            return None
+        value = self.get_value((tag & 0xFFFF0000) | block)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        return value.strip() if isinstance(value, str) else None
+
+    @property
+    def file_meta(self) -> "Dataset":
+        if self._meta is None:
+            self._meta = Dataset(self._source, _scanner.ElementTable(), True, False)
+        return self._meta
+
+    @property
+    def transfer_syntax_uid(self) -> str:
+        return self._transfer_syntax
+
+    # -- sequences ----------------------------------------------------------------------
+    def _sequence(self, element: Element) -> Sequence:
+        if self._depth + 1 >= _scanner.MAX_DEPTH:
+            raise InvalidDicomError("sequences nested too deeply", element.offset, element.tag)
+        view = self._source_view()
+        items = Sequence()
+        for start, end, implicit in _scanner.scan_items(view, element.offset, element._end,
+                                                        self.is_little_endian,
+                                                        element.content_is_implicit):
+            table, _, _, implicit_used = _scanner.scan(view, start, end, self.is_little_endian,
+                                                       implicit, is_item=True)
+            items.append(Dataset(self._source, table, self.is_little_endian, implicit_used,
+                                 parent=self))
+        return items
+
+    # -- lifetime -----------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the file; views and arrays already handed out stay valid."""
+        self._source.close()
+        if self._meta is not None:
+            self._meta._source.close()  # a deflated data set has a source of its own
+
+    def __enter__(self) -> "Dataset":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

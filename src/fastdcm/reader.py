@@ -1,0 +1,136 @@
+"""``fastdcm.read``: recognise the framing of a source (preamble, file meta, transfer syntax)
+and hand the data set to the scanner, reading no more of a file than the caller needs."""
+from __future__ import annotations
+
+import zlib
+from typing import Iterable, Optional, Tuple, Union
+
+from fastdcm import _scanner
+from fastdcm._source import Source, SourceLike, open_source
+from fastdcm.dataset import Dataset, tag_of
+from fastdcm.errors import InvalidDicomError
+
+IMPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2"
+EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
+EXPLICIT_VR_BIG_ENDIAN = "1.2.840.10008.1.2.2"
+DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1.99"
+TRANSFER_SYNTAX_UID = 0x00020010
+# pydicom's stop_before_pixels stops at the first of these: Float, Double Float, Pixel Data.
+FIRST_PIXEL_TAG = 0x7FE00008
+# A deflated data set may inflate to at most this many bytes (guards against deflate bombs);
+# deflate's best ratio is about 1032:1, so this also bounds what a small input can allocate.
+MAX_INFLATED_SIZE = 1 << 30
+KNOWN_VRS = frozenset(
+    "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL "
+    "UN UR US UT UV".split())
+
+
+def read(source: SourceLike, *, stop_before_pixels: bool = False,
+         tags: Optional[Iterable[Union[int, Tuple[int, int], str]]] = None) -> Dataset:
+    """Read a DICOM file or data set.
+
+    Only element headers are walked; values are converted when asked for. With
+    ``stop_before_pixels`` or ``tags`` (the top-level elements the caller needs), scanning
+    stops as soon as nothing wanted can follow, and a file is read only that far.
+    """
+    stop_tag = 0xFFFFFFFF
+    if tags is not None:
+        wanted = [tag_of(t) for t in tags]
+        stop_tag = max(wanted) + 1 if wanted else 0x00080000
+    if stop_before_pixels:
+        stop_tag = min(stop_tag, FIRST_PIXEL_TAG)
+    header_only = stop_tag != 0xFFFFFFFF
+    src = open_source(source, header_only)
+    try:
+        return _read_source(src, stop_tag)
+    except BaseException:
+        src.close()
+        raise
+
+
+def _read_source(src: Source, stop_tag: int) -> Dataset:
+    while True:
+        result = _try_read(src, stop_tag)
+        if result is not None:
+            return result
+        src.load_all()  # the prefix ended inside something we need
+
+
+def _meta_start(view: memoryview) -> Optional[int]:
+    """Where group 0002 starts: after the preamble and DICM, at 0 for no preamble, or None."""
+    if len(view) >= 132 and view[128:132] == b"DICM":
+        return 132
+    if len(view) >= 8 and view[0:2] == b"\x02\x00":
+        return 0
+    return None
+
+
+def _looks_like_data_set(view: memoryview, start: int) -> bool:
+    """A bare data set must start with a plausible element: a low group, in either byte order."""
+    if len(view) - start < 8:
+        return False
+    b = view[start:start + 8]
+    group_le = b[0] | (b[1] << 8)
+    group_be = (b[0] << 8) | b[1]
+    return min(group_le, group_be) <= 0x0010
+
+
+def _try_read(src: Source, stop_tag: int) -> Optional[Dataset]:
+    view = src.view
+    more = not src.complete
+    meta_start = _meta_start(view)
+    meta = None
+    start = 0
+    transfer_syntax = ""
+    if meta_start is not None:
+        table, status, start, _ = _scanner.scan(view, meta_start, len(view), True, False,
+                                                more=more, stop_group=2)
+        if status == _scanner.NEED_MORE:
+            return None
+        meta = Dataset(src, table, True, False)
+        uid = meta.get_value(TRANSFER_SYNTAX_UID)
+        transfer_syntax = uid if isinstance(uid, str) else ""
+    if start >= len(view) and not more:
+        return Dataset(src, _scanner.ElementTable(), True, True, meta=meta,
+                       transfer_syntax=transfer_syntax)
+    if meta_start is None and not _looks_like_data_set(view, start):
+        raise InvalidDicomError("not DICOM: no 'DICM' prefix and no data set at the start", 0)
+    if transfer_syntax == DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN:
+        if more:
+            return None
+        src = Source(memoryview(_inflate(view[start:], start)), True)
+        view, start = src.view, 0
+    little, implicit = _encoding_of(transfer_syntax, view, start)
+    table, status, _, implicit_used = _scanner.scan(view, start, len(view), little, implicit,
+                                                    more=more, stop_tag=stop_tag)
+    if status == _scanner.NEED_MORE:
+        return None
+    return Dataset(src, table, little, implicit_used, meta=meta, transfer_syntax=transfer_syntax)
+
+
+def _encoding_of(transfer_syntax: str, view: memoryview, start: int) -> Tuple[bool, bool]:
+    """(little endian, implicit VR) for a transfer syntax; guessed as pydicom does without one."""
+    if transfer_syntax == IMPLICIT_VR_LITTLE_ENDIAN:
+        return True, True
+    if transfer_syntax == EXPLICIT_VR_BIG_ENDIAN:
+        return False, False
+    if transfer_syntax:
+        return True, False  # explicit LE, deflated and every encapsulated or unknown syntax
+    if len(view) - start < 6:
+        return True, True
+    head = view[start:start + 6]
+    if bytes(head[4:6]).decode("latin-1") in KNOWN_VRS:
+        return (head[0] | (head[1] << 8)) < 1024, False
+    return True, True
+
+
+def _inflate(compressed: memoryview, offset: int) -> bytes:
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(compressed, MAX_INFLATED_SIZE)
+    except zlib.error as exc:
+        raise InvalidDicomError(f"deflated data set does not inflate: {exc}", offset) from exc
+    if inflater.unconsumed_tail:
+        raise InvalidDicomError(
+            f"deflated data set inflates past {MAX_INFLATED_SIZE} bytes", offset)
+    return data
