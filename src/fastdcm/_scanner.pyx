@@ -373,6 +373,14 @@ cdef class ElementTable:
                 return i
         return -1
 
+    def lookup(self, uint32_t tag):
+        """The row with this tag, or None: one call for the common keyword lookup."""
+        cdef Py_ssize_t i
+        for i in range(self.count):
+            if self.records[i].tag == tag:
+                return self._row(i)
+        return None
+
     def rows(self) -> list:
         return [self._row(i) for i in range(self.count)]
 

@@ -16,7 +16,7 @@ from fastdcm.errors import InvalidDicomError
 SourceLike = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
 
 # First read of a header-only scan: enough for the header of a typical CT or MR slice.
-HEADER_PREFIX = 32 * 1024
+HEADER_PREFIX = 16 * 1024
 # Whole files up to this size are read rather than mapped: one read beats mmap + faults.
 READ_WHOLE_LIMIT = 256 * 1024
 
@@ -80,12 +80,7 @@ def _open_path(path: str, header_only: bool) -> Source:
     try:
         if header_only:
             data = os.read(fd, HEADER_PREFIX)
-            if len(data) < HEADER_PREFIX:
-                return Source(memoryview(data), True, path)
-            size = os.fstat(fd).st_size
-            if size <= len(data):
-                return Source(memoryview(data), True, path)
-            return Source(memoryview(data), False, path)
+            return Source(memoryview(data), len(data) < HEADER_PREFIX, path)
         size = os.fstat(fd).st_size
         if size <= READ_WHOLE_LIMIT:
             return Source(memoryview(os.read(fd, size)), True, path)

@@ -20,6 +20,11 @@ SPECIFIC_CHARACTER_SET = 0x00080005
 UNDEFINED_LENGTH = 0xFFFFFFFF
 _NOT_CONVERTED = object()
 _DEFAULT_ENCODINGS = python_encodings(None)
+_TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UC", "UT", "PN"})
+# Explicit VRs whose value converts without looking at anything else in the data set.
+_DIRECT_VRS = frozenset(
+    "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SS ST SV TM UC UI UL UR "
+    "US UT UV".split())
 
 
 def tag_of(key: Key) -> int:
@@ -52,8 +57,7 @@ class Element:
         if vr is None:
             vr = self._written_vr
             if vr is None or vr == "UN" or vr in vr_rules.AMBIGUOUS:
-                vr = vr_rules.element_vr(self._ds, self.tag, self._written_vr,
-                                         self.is_undefined_length,
+                vr = vr_rules.element_vr(self._ds, self.tag, self._written_vr, self.length,
                                          bool(self._flags & _scanner.FLAG_ITEMS))
                 if vr in vr_rules.AMBIGUOUS:
                     vr = vr_rules.resolve_ambiguous(self._ds, self.tag, vr,
@@ -164,10 +168,10 @@ class Dataset:
     def get_value(self, key: Key, default: Any = None) -> Any:
         """The value of an element of this level, or ``default`` when absent."""
         try:
-            index = self._table.find(tag_of(key))
+            row = self._table.lookup(tag_of(key))
         except KeyError:
             return default
-        return default if index < 0 else self._element_at(index).value
+        return default if row is None else self._row_value(row)
 
     def inherited_value(self, key: Key) -> Any:
         """The value from this data set or the nearest parent that has it."""
@@ -199,10 +203,25 @@ class Dataset:
         tag = dictionary.tag_for_keyword(name)
         if tag is None:
             raise AttributeError(f"Dataset has no attribute {name!r}")
-        index = self._table.find(tag)
-        if index < 0:
+        row = self._table.lookup(tag)
+        if row is None:
             raise AttributeError(f"Dataset has no element {name!r}")
-        return self._element_at(index).value
+        return self._row_value(row)
+
+    def _row_value(self, row: tuple) -> Any:
+        vr = row[1]
+        if vr not in _DIRECT_VRS:
+            return Element(self, row).value
+        # The common case, kept free of Element objects: an explicit VR that needs no
+        # resolution, converted straight from the source.
+        offset = row[3]
+        value = self._values.get(offset, _NOT_CONVERTED)
+        if value is _NOT_CONVERTED:
+            encodings = (self._encodings or self.encodings) if vr in _TEXT_VRS else ()
+            value = convert_value(vr, self._source_view()[offset:row[4]],
+                                  self.is_little_endian, encodings)
+            self._values[offset] = value
+        return value
 
     def __repr__(self) -> str:
         return f"<fastdcm.Dataset with {len(self)} elements>"

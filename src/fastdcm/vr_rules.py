@@ -35,9 +35,10 @@ def private_element_vr(ds: "Dataset", tag: int) -> str:
     return "UN"
 
 
-def element_vr(ds: "Dataset", tag: int, written: Optional[str], undefined: bool,
+def element_vr(ds: "Dataset", tag: int, written: Optional[str], length: int,
                has_items: bool) -> str:
     """The VR of an element as pydicom reads it, before ambiguity is resolved."""
+    undefined = length == 0xFFFFFFFF
     if written is None:
         vr = dictionary.dictionary_vr(tag)
         if vr is not None and not is_private(tag):
@@ -52,7 +53,9 @@ def element_vr(ds: "Dataset", tag: int, written: Optional[str], undefined: bool,
             return "SQ" if has_items else "UN"
         if is_private(tag):
             return private_element_vr(ds, tag)
-        return dictionary.dictionary_vr(tag) or "UN"
+        if length < 0xFFFF:  # pydicom leaves long UN values alone
+            return dictionary.dictionary_vr(tag) or "UN"
+        return "UN"
     return written
 
 
