@@ -20,7 +20,6 @@ SPECIFIC_CHARACTER_SET = 0x00080005
 UNDEFINED_LENGTH = 0xFFFFFFFF
 _NOT_CONVERTED = object()
 _DEFAULT_ENCODINGS = python_encodings(None)
-_TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UC", "UT", "PN"})
 # Explicit VRs whose value converts without looking at anything else in the data set.
 _DIRECT_VRS = frozenset(
     "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SS ST SV TM UC UI UL UR "
@@ -217,9 +216,8 @@ class Dataset:
         offset = row[3]
         value = self._values.get(offset, _NOT_CONVERTED)
         if value is _NOT_CONVERTED:
-            encodings = (self._encodings or self.encodings) if vr in _TEXT_VRS else ()
             value = convert_value(vr, self._source_view()[offset:row[4]],
-                                  self.is_little_endian, encodings)
+                                  self.is_little_endian, self._encodings or self.encodings)
             self._values[offset] = value
         return value
 
