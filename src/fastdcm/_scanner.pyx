@@ -409,6 +409,20 @@ cdef raise_failure(Walker* w):
                             w.error_tag if w.error_tag or w.error_offset else None)
 
 
+cdef int open_walker(Walker* w, Py_buffer* view, object source, Py_ssize_t start,
+                     Py_ssize_t end, bint little) except -1:
+    PyObject_GetBuffer(source, view, PyBUF_SIMPLE)
+    if start < 0 or end > view.len or start > end:
+        PyBuffer_Release(view)
+        raise InvalidDicomError("region outside the data", start)
+    w.buf = <const uint8_t*>view.buf
+    w.size = view.len
+    w.more = False
+    w.little = little
+    w.message = NULL
+    return 0
+
+
 def scan(object source, Py_ssize_t start, Py_ssize_t end, bint little, bint implicit, *,
          bint is_item=False, bint more=False, uint32_t stop_tag=0xFFFFFFFFu,
          int stop_group=-1):
@@ -425,15 +439,9 @@ def scan(object source, Py_ssize_t start, Py_ssize_t end, bint little, bint impl
     cdef int64_t stop_pos = start
     cdef bint implicit_used = implicit
     cdef int status
-    PyObject_GetBuffer(source, &view, PyBUF_SIMPLE)
+    open_walker(&w, &view, source, start, end, little)
+    w.more = more
     try:
-        if start < 0 or end > view.len or start > end:
-            raise InvalidDicomError("region outside the data", start)
-        w.buf = <const uint8_t*>view.buf
-        w.size = view.len
-        w.more = more
-        w.little = little
-        w.message = NULL
         with nogil:
             status = scan_region(&w, start, end, implicit, is_item, stop_tag, stop_group,
                                  table, &stop_pos, &implicit_used)
@@ -444,6 +452,39 @@ def scan(object source, Py_ssize_t start, Py_ssize_t end, bint little, bint impl
     return table, status, stop_pos, implicit_used
 
 
+cdef list item_spans(Walker* w, int64_t pos, int64_t limit, bint implicit):
+    """(value start, value end, implicit) of each item in a sequence value."""
+    cdef int64_t item_end = 0, after = 0
+    cdef uint32_t tag, length
+    cdef int status
+    cdef bint item_implicit
+    items = []
+    while limit - pos >= 8:
+        tag = read_tag(w.buf + pos, w.little)
+        length = u32(w.buf + pos + 4, w.little)
+        if tag == SEQUENCE_DELIMITER:
+            break
+        if tag != ITEM:
+            raise InvalidDicomError("expected an item in the sequence", pos, tag)
+        item_implicit = item_is_implicit(w, pos + 8, limit, implicit)
+        if length == UNDEFINED_LENGTH:
+            with nogil:
+                status = walk_undefined(w, pos + 8, limit, _KIND_ITEM, item_implicit, tag,
+                                        &item_end, &after)
+            if status != _DONE:
+                raise_failure(w)
+        else:
+            if length > limit - pos - 8:
+                raise InvalidDicomError("item length past the end of its sequence", pos, tag)
+            item_end = pos + 8 + length
+            after = item_end
+        items.append((pos + 8, item_end, item_implicit))
+        pos = after
+    if pos != limit and limit - pos < 8:
+        raise InvalidDicomError("truncated item header", pos)
+    return items
+
+
 def scan_items(object source, Py_ssize_t start, Py_ssize_t end, bint little, bint implicit):
     """The items of a sequence value (or the fragments of encapsulated pixel data).
 
@@ -452,43 +493,32 @@ def scan_items(object source, Py_ssize_t start, Py_ssize_t end, bint little, bin
     """
     cdef Py_buffer view
     cdef Walker w
-    cdef int64_t pos = start, limit = end, item_end = 0, after = 0
-    cdef uint32_t tag, length
-    cdef int status
-    cdef bint item_implicit
-    items = []
-    PyObject_GetBuffer(source, &view, PyBUF_SIMPLE)
+    open_walker(&w, &view, source, start, end, little)
     try:
-        if start < 0 or end > view.len or start > end:
-            raise InvalidDicomError("region outside the data", start)
-        w.buf = <const uint8_t*>view.buf
-        w.size = view.len
-        w.more = False
-        w.little = little
-        w.message = NULL
-        while limit - pos >= 8:
-            tag = read_tag(w.buf + pos, little)
-            length = u32(w.buf + pos + 4, little)
-            if tag == SEQUENCE_DELIMITER:
-                break
-            if tag != ITEM:
-                raise InvalidDicomError("expected an item in the sequence", pos, tag)
-            item_implicit = item_is_implicit(&w, pos + 8, limit, implicit)
-            if length == UNDEFINED_LENGTH:
-                with nogil:
-                    status = walk_undefined(&w, pos + 8, limit, _KIND_ITEM, item_implicit, tag,
-                                            &item_end, &after)
-                if status != _DONE:
-                    raise_failure(&w)
-            else:
-                if length > limit - pos - 8:
-                    raise InvalidDicomError("item length past the end of its sequence", pos, tag)
-                item_end = pos + 8 + length
-                after = item_end
-            items.append((pos + 8, item_end, item_implicit))
-            pos = after
-        if pos != limit and limit - pos < 8:
-            raise InvalidDicomError("truncated item header", pos)
+        return item_spans(&w, start, end, implicit)
     finally:
         PyBuffer_Release(&view)
-    return items
+
+
+def scan_sequence(object source, Py_ssize_t start, Py_ssize_t end, bint little, bint implicit):
+    """Every item of a sequence value scanned at once: a list of (table, implicit used)."""
+    cdef Py_buffer view
+    cdef Walker w
+    cdef ElementTable table
+    cdef int64_t stop_pos = 0, item_start, item_end
+    cdef bint implicit_used = implicit, item_implicit
+    cdef int status
+    open_walker(&w, &view, source, start, end, little)
+    try:
+        scanned = []
+        for item_start, item_end, item_implicit in item_spans(&w, start, end, implicit):
+            table = ElementTable()
+            with nogil:
+                status = scan_region(&w, item_start, item_end, item_implicit, True, 0xFFFFFFFFu,
+                                     -1, table, &stop_pos, &implicit_used)
+            if status == _FAILED:
+                raise_failure(&w)
+            scanned.append((table, implicit_used))
+        return scanned
+    finally:
+        PyBuffer_Release(&view)

@@ -7,7 +7,7 @@ Nothing here walks bytes: that is the scanner's job.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from fastdcm import _scanner, dictionary, vr_rules
 from fastdcm.charset import python_encodings
@@ -92,12 +92,17 @@ class Element:
         return dictionary.keyword_for_tag(self.tag)
 
     @property
+    def private_creator(self) -> Optional[str]:
+        """For a private element, the creator that reserved its block (its keyword is "")."""
+        return self._ds.private_creator(self.tag) if vr_rules.is_private(self.tag) else None
+
+    @property
     def name(self) -> str:
         entry = dictionary.dictionary_entry(self.tag)
         if entry is not None:
             return entry.name
         if vr_rules.is_private(self.tag):
-            creator = self._ds.private_creator(self.tag)
+            creator = self.private_creator
             if creator:
                 return dictionary.private_name(creator, self.tag) or "Private tag data"
             return "Private Creator" if 0x10 <= self.tag & 0xFFFF <= 0xFF else "Private tag data"
@@ -266,14 +271,11 @@ class Dataset:
     def _sequence(self, element: Element) -> Sequence:
         if self._depth + 1 >= _scanner.MAX_DEPTH:
             raise InvalidDicomError("sequences nested too deeply", element.offset, element.tag)
-        view = self._source_view()
         items = Sequence()
-        for start, end, implicit in _scanner.scan_items(view, element.offset, element._end,
-                                                        self.is_little_endian,
-                                                        element.content_is_implicit):
-            table, _, _, implicit_used = _scanner.scan(view, start, end, self.is_little_endian,
-                                                       implicit, is_item=True)
-            items.append(Dataset(self._source, table, self.is_little_endian, implicit_used,
+        for table, implicit in _scanner.scan_sequence(
+                self._source_view(), element.offset, element._end, self.is_little_endian,
+                element.content_is_implicit):
+            items.append(Dataset(self._source, table, self.is_little_endian, implicit,
                                  parent=self))
         return items
 
@@ -289,3 +291,13 @@ class Dataset:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- DICOM JSON ---------------------------------------------------------------------
+    def to_json_dict(self, bulk_data_threshold: int = 1024,
+                     bulk_data_uri: Optional[Callable[[Element], Optional[str]]] = None
+                     ) -> Dict[str, Any]:
+        """This data set in the DICOM JSON Model (PS3.18 Annex F): see fastdcm.json_model."""
+        from fastdcm.json_model import to_json_dict  # loaded only by those who ask for JSON
+
+        return to_json_dict(self, bulk_data_threshold=bulk_data_threshold,
+                            bulk_data_uri=bulk_data_uri)
