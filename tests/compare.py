@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any, List
 
+from fastdcm.dictionary import tag_for_keyword
+
 
 def _plain(value: Any) -> Any:
     """pydicom's value types (MultiValue, PersonName, DSfloat, IS, BaseTag) as plain Python."""
@@ -39,7 +41,9 @@ def _equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b or (isinstance(a, float) and isinstance(b, float) and a == b)
 
 
-def compare(ours, theirs, where: str = "") -> List[str]:
+def compare(ours, theirs, where: str = "", by_keyword: bool = False) -> List[str]:
+    """Differences between two data sets; ``by_keyword`` takes values as ``ds.Keyword``
+    (fastdcm answers that on a path of its own) wherever the element has a keyword."""
     diffs: List[str] = []
     our_tags = [e.tag for e in ours]
     their_tags = [int(e.tag) for e in theirs]
@@ -56,14 +60,20 @@ def compare(ours, theirs, where: str = "") -> List[str]:
         if mine.vr != ref.VR:
             diffs.append(f"{here}: VR {mine.vr} != {ref.VR}")
             continue
+        keyword = mine.keyword
+        # Repeating-group keywords (OverlayRows) name no single tag: as in pydicom, no attribute.
+        if by_keyword and keyword and tag_for_keyword(keyword) == tag:
+            value = getattr(ours, keyword)
+        else:
+            value = mine.value
         if ref.VR == "SQ":
-            if len(mine.value) != len(ref.value):
-                diffs.append(f"{here}: {len(mine.value)} items != {len(ref.value)}")
+            if len(value) != len(ref.value):
+                diffs.append(f"{here}: {len(value)} items != {len(ref.value)}")
                 continue
-            for i, (a, b) in enumerate(zip(mine.value, ref.value)):
-                diffs += compare(a, b, f"{here}[{i}]")
+            for i, (a, b) in enumerate(zip(value, ref.value)):
+                diffs += compare(a, b, f"{here}[{i}]", by_keyword)
             continue
-        a, b = _plain(mine.value), _plain(ref.value)
+        a, b = _plain(value), _plain(ref.value)
         if not _equal(a, b):
             diffs.append(f"{here}: value {a!r:.80} != {b!r:.80}")
     return diffs

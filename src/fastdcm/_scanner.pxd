@@ -11,9 +11,18 @@ cdef struct ElementRecord:
     int64_t end          # value end (exclusive); for undefined length, where the delimiter starts
 
 
+cdef struct TagRow:
+    uint32_t tag
+    Py_ssize_t row
+
+
 cdef class ElementTable:
     cdef ElementRecord* records
     cdef Py_ssize_t count
     cdef Py_ssize_t capacity
+    cdef bint unordered      # some tag is smaller than the one before it
+    cdef TagRow* index       # rows sorted by tag, made on the first lookup when unordered
+    cdef Py_ssize_t _find(self, uint32_t tag) noexcept
+    cdef ElementRecord* record_for(self, uint32_t tag) noexcept
     cdef int append(self, ElementRecord* rec) noexcept nogil
     cdef tuple _row(self, Py_ssize_t i)

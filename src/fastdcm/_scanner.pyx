@@ -10,7 +10,7 @@ both readers see the same elements.
 """
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int64_t
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memchr
 
 from fastdcm.errors import InvalidDicomError
@@ -72,6 +72,7 @@ cdef struct Walker:
     const char* message   # set on failure
     int64_t error_offset
     uint32_t error_tag
+    bint error_has_tag    # False when the bytes ended before a tag could be read
 
 
 cdef inline uint16_t u16(const uint8_t* p, bint little) noexcept nogil:
@@ -108,6 +109,7 @@ cdef inline int fail(Walker* w, const char* message, int64_t offset, uint32_t ta
     w.message = message
     w.error_offset = offset
     w.error_tag = tag
+    w.error_has_tag = True
     return _FAILED
 
 
@@ -183,7 +185,7 @@ cdef int find_sequence_delimiter(Walker* w, int64_t pos, int64_t limit, uint32_t
             after[0] = pos + 8
             return _DONE
         pos += 1
-    return short_of(w, limit, "undefined length value without a sequence delimiter", pos, tag)
+    return short_of(w, limit, "undefined length value without a sequence delimiter", limit, tag)
 
 
 cdef int walk_undefined(Walker* w, int64_t pos, int64_t limit, int kind, bint implicit,
@@ -288,21 +290,41 @@ cdef int scan_region(Walker* w, int64_t pos, int64_t limit, bint implicit, bint 
                 implicit = found_implicit
     implicit_used[0] = implicit
     while pos < limit:
-        if limit - pos < 8:
-            if w.more and limit == w.size:
+        # The stop test needs only the tag, so a header-only read of a file cut inside the
+        # header of an element it does not want (Pixel Data) still succeeds.
+        if limit - pos >= 4:
+            first = read_tag(w.buf + pos, w.little)
+            # Item tags (FFFE,xxxx) sort last but are no data element: they are errors below,
+            # and stop_tag 0xFFFFFFFF means no stop, so a garbage (FFFF,FFFF) cannot end a scan.
+            if (first >> 16) != 0xFFFE and (
+                    (first >= stop_tag and stop_tag != UNDEFINED_LENGTH)
+                    or (stop_group >= 0 and (first >> 16) != <uint32_t>stop_group)):
                 stop_pos[0] = pos
+                return _STOPPED
+        if limit - pos < 8:
+            stop_pos[0] = pos
+            if w.more and limit == w.size:
                 return _NEED_MORE
-            break  # pydicom ignores a tail too short for a header
+            # pydicom ignores such a tail; a file cut short must not pass for a whole one.
+            if limit - pos >= 4:
+                return fail(w, "element header past the end of the data", pos, first)
+            w.message = "element header past the end of the data"
+            w.error_offset = pos
+            w.error_has_tag = False
+            return _FAILED
         status = parse_header(w, pos, limit, implicit, &rec)
         if status != _DONE:
             stop_pos[0] = pos
             return status
-        if rec.tag == ITEM_DELIMITER:
-            stop_pos[0] = pos + 8
-            return _DONE
-        if rec.tag >= stop_tag or (stop_group >= 0 and (rec.tag >> 16) != <uint32_t>stop_group):
+        if (rec.tag >> 16) == 0xFFFE:
             stop_pos[0] = pos
-            return _STOPPED
+            if rec.tag == ITEM_DELIMITER and is_item:
+                stop_pos[0] = pos + 8
+                return _DONE
+            # pydicom ends the data set at an item delimiter wherever it is and reads other
+            # item tags as elements; both hide damage, so they are errors here.
+            return fail(w, "item or delimiter tag where a data element was expected", pos,
+                        rec.tag)
         if rec.length == UNDEFINED_LENGTH:
             rec.flags |= _F_UNDEFINED
             if limit - rec.offset >= 4 and (read_tag(w.buf + rec.offset, w.little) == ITEM or
@@ -332,11 +354,21 @@ cdef int scan_region(Walker* w, int64_t pos, int64_t limit, bint implicit, bint 
     return _DONE
 
 
+cdef int compare_tag_rows(const void* a, const void* b) noexcept nogil:
+    """Order of (tag, row) pairs: by tag, then by row so the first row of a tag comes first."""
+    cdef const TagRow* x = <const TagRow*>a
+    cdef const TagRow* y = <const TagRow*>b
+    if x.tag != y.tag:
+        return -1 if x.tag < y.tag else 1
+    return -1 if x.row < y.row else (1 if x.row > y.row else 0)
+
+
 cdef class ElementTable:
     """The headers of one data set level, in file order; rows are made into tuples on demand."""
 
     def __dealloc__(self):
         free(self.records)
+        free(self.index)
 
     cdef int append(self, ElementRecord* rec) noexcept nogil:
         cdef Py_ssize_t capacity
@@ -348,6 +380,8 @@ cdef class ElementTable:
                 return -1
             self.records = grown
             self.capacity = capacity
+        if self.count and rec.tag < self.records[self.count - 1].tag:
+            self.unordered = True
         self.records[self.count] = rec[0]
         self.count += 1
         return 0
@@ -365,21 +399,50 @@ cdef class ElementTable:
             raise IndexError(i)
         return self._row(i)
 
+    cdef Py_ssize_t _find(self, uint32_t tag) noexcept:
+        """Binary search, so that resolving the VR of every element (which looks up private
+        creators and pixel attributes) stays O(n log n) even for hostile tables. Tags are in
+        ascending order in well-formed data; otherwise a sorted (tag, row) index is made once."""
+        cdef Py_ssize_t lo = 0, hi = self.count, mid, i
+        if not self.unordered:
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if self.records[mid].tag < tag:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            return lo if lo < self.count and self.records[lo].tag == tag else -1
+        if self.index == NULL:
+            self.index = <TagRow*>malloc(self.count * sizeof(TagRow))
+            if self.index == NULL:  # no memory for the index: search the slow way
+                for i in range(self.count):
+                    if self.records[i].tag == tag:
+                        return i
+                return -1
+            for i in range(self.count):
+                self.index[i].tag = self.records[i].tag
+                self.index[i].row = i
+            qsort(self.index, self.count, sizeof(TagRow), compare_tag_rows)
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.index[mid].tag < tag:
+                lo = mid + 1
+            else:
+                hi = mid
+        return self.index[lo].row if lo < self.count and self.index[lo].tag == tag else -1
+
+    cdef ElementRecord* record_for(self, uint32_t tag) noexcept:
+        cdef Py_ssize_t i = self._find(tag)
+        return NULL if i < 0 else &self.records[i]
+
     def find(self, uint32_t tag) -> int:
         """Index of the first row with this tag, or -1."""
-        cdef Py_ssize_t i
-        for i in range(self.count):
-            if self.records[i].tag == tag:
-                return i
-        return -1
+        return self._find(tag)
 
     def lookup(self, uint32_t tag):
         """The row with this tag, or None: one call for the common keyword lookup."""
-        cdef Py_ssize_t i
-        for i in range(self.count):
-            if self.records[i].tag == tag:
-                return self._row(i)
-        return None
+        cdef Py_ssize_t i = self._find(tag)
+        return None if i < 0 else self._row(i)
 
     def rows(self) -> list:
         return [self._row(i) for i in range(self.count)]
@@ -406,7 +469,7 @@ cdef object vr_name(uint16_t code):
 
 cdef raise_failure(Walker* w):
     raise InvalidDicomError(w.message.decode("ascii"), w.error_offset,
-                            w.error_tag if w.error_tag or w.error_offset else None)
+                            w.error_tag if w.error_has_tag else None)
 
 
 cdef int open_walker(Walker* w, Py_buffer* view, object source, Py_ssize_t start,

@@ -15,17 +15,28 @@ from fastdcm.errors import InvalidDicomError
 
 SourceLike = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
 
-# First read of a header-only scan: enough for the header of a typical CT or MR slice.
-HEADER_PREFIX = 16 * 1024
+# A header-only read starts with the size the previous one needed (files in a batch are
+# alike), between these bounds; a prefix that falls short grows by doubling up to
+# MAX_PREFIX, past which the whole file is mapped.
+MIN_PREFIX = 4 * 1024
+MAX_FIRST_PREFIX = 64 * 1024
+MAX_PREFIX = 1024 * 1024
+_first_prefix = 16 * 1024
 # Whole files up to this size are read rather than mapped: one read beats mmap + faults.
 READ_WHOLE_LIMIT = 256 * 1024
+
+
+def remember_header_size(needed: int) -> None:
+    """Size the next header-only read after what this one used, with a little margin."""
+    global _first_prefix
+    _first_prefix = min(max((needed + 2048 + 4095) & ~4095, MIN_PREFIX), MAX_FIRST_PREFIX)
 
 
 class Source:
     """The bytes of one source, as a memoryview, and whatever keeps them alive.
 
-    ``complete`` is False while only a prefix of a file is held; ``load_all`` then replaces
-    it with the whole file. ``close`` unmaps when nothing else uses the map; arrays and
+    ``complete`` is False while only a prefix of a file is held; ``load_more`` then grows
+    it, up to the whole file. ``close`` unmaps when nothing else uses the map; arrays and
     memoryviews handed out keep it mapped (Python's mmap refuses to close while exported
     buffers exist), so closing never invalidates memory that a caller still holds.
     """
@@ -39,6 +50,21 @@ class Source:
         self.path = path
         self._mmap = mapping
         self.closed = False
+
+    def load_more(self) -> None:
+        """Grow a header prefix: twice as much by one positioned read, or the whole file."""
+        if self.complete or self.path is None:
+            return
+        have = len(self.view)
+        if have >= MAX_PREFIX:
+            return self.load_all()
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            data = os.pread(fd, 2 * have, 0)
+        finally:
+            os.close(fd)
+        self.view = memoryview(data)
+        self.complete = len(data) < 2 * have
 
     def load_all(self) -> None:
         """Replace a prefix with the whole file (mapped when large)."""
@@ -79,8 +105,9 @@ def _open_path(path: str, header_only: bool) -> Source:
     fd = os.open(path, os.O_RDONLY)
     try:
         if header_only:
-            data = os.read(fd, HEADER_PREFIX)
-            return Source(memoryview(data), len(data) < HEADER_PREFIX, path)
+            want = _first_prefix
+            data = os.read(fd, want)
+            return Source(memoryview(data), len(data) < want, path)
         size = os.fstat(fd).st_size
         if size <= READ_WHOLE_LIMIT:
             return Source(memoryview(os.read(fd, size)), True, path)

@@ -180,3 +180,149 @@ def decode_AT(Bytes raw, bint little_endian, encodings=None):
         return (<uint32_t>_u16(p, swap) << 16) | _u16(p + 2, swap)
     return [(<uint32_t>_u16(p + 4 * i, swap) << 16) | _u16(p + 4 * i + 2, swap)
             for i in range(n)]
+
+
+# -- the commonest header values, straight from the buffer ---------------------------------
+# Reading a handful of index values per file is dominated by per-value Python overhead, so
+# the VRs that make up most index columns (UI, CS, DA, TM, DT, AS, ASCII SH/LO, US, IS, DS)
+# are decoded here in one step when their bytes are plain. Anything unusual (a backslash, a
+# non-ASCII byte, an escape, an empty or odd-sized value) is left to values.py, which knows
+# every pydicom rule; these fast cases give exactly what it would give.
+
+from cpython.object cimport PyObject
+from cpython.unicode cimport PyUnicode_DecodeLatin1
+
+cdef extern from "Python.h":
+    double PyOS_string_to_double(const char* s, char** endptr,
+                                 PyObject* overflow_exception) except? -1.0
+
+cdef enum:
+    VR_AS = 0x5341   # first byte in the low half, as the scanner stores VRs
+    VR_CS = 0x5343
+    VR_DA = 0x4144
+    VR_DS = 0x5344
+    VR_DT = 0x5444
+    VR_IS = 0x5349
+    VR_LO = 0x4F4C
+    VR_SH = 0x4853
+    VR_TM = 0x4D54
+    VR_UI = 0x4955
+    VR_US = 0x5355
+    BACKSLASH = 0x5C
+
+
+cdef inline bint _is_space(unsigned char c) noexcept nogil:
+    """What str.strip() removes, among Latin-1 characters."""
+    return c == 32 or 9 <= c <= 13 or 28 <= c <= 31 or c == 0x85 or c == 0xA0
+
+
+cdef inline Py_ssize_t _unpadded(const unsigned char* p, Py_ssize_t n) noexcept nogil:
+    """Length without trailing spaces and NULs."""
+    while n > 0 and (p[n - 1] == 32 or p[n - 1] == 0):
+        n -= 1
+    return n
+
+
+cdef inline bint _has(const unsigned char* p, Py_ssize_t n, unsigned char c) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if p[i] == c:
+            return True
+    return False
+
+
+cdef object _decimal(const unsigned char* p, Py_ssize_t n, bint* ok):
+    """DS made of plain numbers ([sign]digits[.digits][e[sign]digits]) separated by backslash."""
+    cdef char text[40]
+    cdef Py_ssize_t i = 0, start, end, k
+    cdef unsigned char c
+    values = []
+    while True:
+        start = i
+        while i < n and p[i] != BACKSLASH:
+            i += 1
+        end = i
+        while start < end and p[start] == 32:
+            start += 1
+        end = start + _unpadded(p + start, end - start)
+        if end == start or end - start > 32:
+            ok[0] = False
+            return None
+        for k in range(start, end):
+            c = p[k]
+            if not (48 <= c <= 57 or c == 46 or c == 43 or c == 45 or c == 101 or c == 69):
+                ok[0] = False
+                return None
+            text[k - start] = <char>c
+        text[end - start] = 0
+        try:
+            values.append(PyOS_string_to_double(text, NULL, NULL))
+        except ValueError:
+            ok[0] = False
+            return None
+        if i >= n:
+            break
+        i += 1
+    return values[0] if len(values) == 1 else values
+
+
+cdef object _integer(const unsigned char* p, Py_ssize_t n, bint* ok):
+    """IS of one plain integer of at most 15 digits."""
+    cdef Py_ssize_t a = 0, i
+    cdef long long number = 0
+    cdef bint negative = False
+    n = _unpadded(p, n)
+    while a < n and p[a] == 32:
+        a += 1
+    if a < n and (p[a] == 45 or p[a] == 43):
+        negative = p[a] == 45
+        a += 1
+    if n - a < 1 or n - a > 15:
+        ok[0] = False
+        return None
+    for i in range(a, n):
+        if not 48 <= p[i] <= 57:
+            ok[0] = False
+            return None
+        number = number * 10 + (p[i] - 48)
+    return -number if negative else number
+
+
+cdef object decode_common(uint16_t vr, const unsigned char* p, Py_ssize_t n, bint little,
+                          bint* ok):
+    cdef Py_ssize_t a, b, i
+    ok[0] = True
+    if n <= 0:
+        ok[0] = False
+        return None
+    if vr == VR_UI:
+        b = _unpadded(p, n)
+        if _has(p, b, BACKSLASH):
+            ok[0] = False
+            return None
+        a = 0
+        while a < b and _is_space(p[a]):
+            a += 1
+        while b > a and _is_space(p[b - 1]):
+            b -= 1
+        return PyUnicode_DecodeLatin1(<const char*>p + a, b - a, NULL)
+    if vr == VR_CS or vr == VR_DA or vr == VR_TM or vr == VR_DT or vr == VR_AS:
+        b = _unpadded(p, n)
+        if _has(p, b, BACKSLASH):
+            ok[0] = False
+            return None
+        return PyUnicode_DecodeLatin1(<const char*>p, b, NULL)
+    if vr == VR_SH or vr == VR_LO:
+        for i in range(n):
+            if p[i] >= 0x80 or p[i] == 0x1B or p[i] == BACKSLASH:
+                ok[0] = False
+                return None
+        return PyUnicode_DecodeLatin1(<const char*>p, _unpadded(p, n), NULL)
+    if vr == VR_US and n == 2:
+        return (p[0] | (p[1] << 8)) if little else ((p[0] << 8) | p[1])
+    if vr == VR_IS:
+        return _integer(p, n, ok)
+    if vr == VR_DS:
+        return _decimal(p, n, ok)
+    ok[0] = False
+    return None

@@ -7,12 +7,16 @@ Nothing here walks bytes: that is the scanner's job.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from fastdcm import _scanner, dictionary, vr_rules
+from fastdcm._facade import DatasetCore
 from fastdcm.charset import python_encodings
 from fastdcm.errors import InvalidDicomError
 from fastdcm.values import convert_value, value_multiplicity
+
+if TYPE_CHECKING:
+    import numpy
 
 Key = Union[int, Tuple[int, int], str]
 
@@ -38,6 +42,13 @@ def tag_of(key: Key) -> int:
     if isinstance(key, tuple) and len(key) == 2:
         return (key[0] << 16) | key[1]
     raise KeyError(key)
+
+
+def _located(exc: InvalidDicomError, offset: int, tag: int) -> InvalidDicomError:
+    """A value that does not convert is reported at its element: values.py knows no offsets."""
+    if exc.offset is not None:
+        return exc
+    return InvalidDicomError(exc.args[0], offset, tag)
 
 
 class Element:
@@ -82,8 +93,11 @@ class Element:
             if vr == "SQ":
                 value = self._ds._sequence(self)
             else:
-                value = convert_value(vr, self.raw, self._ds.is_little_endian,
-                                      self._ds.encodings)
+                try:
+                    value = convert_value(vr, self.raw, self._ds.is_little_endian,
+                                          self._ds.encodings)
+                except InvalidDicomError as exc:
+                    raise _located(exc, self.offset, self.tag) from None
             converted[self.offset] = value
         return value
 
@@ -128,25 +142,15 @@ class Sequence(list):
     """The items of an SQ element, each a Dataset."""
 
 
-class Dataset:
-    """One level of a DICOM data set, read lazily from the scanner's element table."""
+class Dataset(DatasetCore):
+    """One level of a DICOM data set, read lazily from the scanner's element table.
 
-    __slots__ = ("_source", "_table", "is_little_endian", "is_implicit_vr", "_parent", "_depth",
-                 "_encodings", "_meta", "_transfer_syntax", "_values", "__weakref__")
+    Its state lives in the C base class, which also answers ``ds.Keyword`` for the common
+    cases; the rest of the behaviour is here.
+    """
 
-    def __init__(self, source, table, little_endian: bool, implicit_vr: bool,
-                 parent: Optional["Dataset"] = None, meta: Optional["Dataset"] = None,
-                 transfer_syntax: str = ""):
-        self._source = source
-        self._table = table
-        self.is_little_endian = little_endian
-        self.is_implicit_vr = implicit_vr
-        self._parent = parent
-        self._depth = 0 if parent is None else parent._depth + 1
-        self._encodings: Optional[List[str]] = None
-        self._meta = meta
-        self._transfer_syntax = transfer_syntax
-        self._values: Dict[int, Any] = {}  # converted values by value offset
+    __slots__ = ()
+    sequence_type = Sequence
 
     # -- access -------------------------------------------------------------------------
     def _source_view(self) -> memoryview:
@@ -203,10 +207,8 @@ class Dataset:
     def keys(self) -> List[int]:
         return self._table.tags()
 
-    def __getattr__(self, name: str) -> Any:
-        tag = dictionary.tag_for_keyword(name)
-        if tag is None:
-            raise AttributeError(f"Dataset has no attribute {name!r}")
+    def _keyword_value(self, name: str, tag: int) -> Any:
+        """``ds.Keyword`` for what the C lookup leaves to Python (called by DatasetCore)."""
         row = self._table.lookup(tag)
         if row is None:
             raise AttributeError(f"Dataset has no element {name!r}")
@@ -221,8 +223,11 @@ class Dataset:
         offset = row[3]
         value = self._values.get(offset, _NOT_CONVERTED)
         if value is _NOT_CONVERTED:
-            value = convert_value(vr, self._source_view()[offset:row[4]],
-                                  self.is_little_endian, self._encodings or self.encodings)
+            try:
+                value = convert_value(vr, self._source_view()[offset:row[4]],
+                                      self.is_little_endian, self._encodings or self.encodings)
+            except InvalidDicomError as exc:
+                raise _located(exc, offset, row[0]) from None
             self._values[offset] = value
         return value
 
@@ -238,8 +243,11 @@ class Dataset:
             index = self._table.find(SPECIFIC_CHARACTER_SET)
             if index >= 0:
                 charset = self._element_at(index)  # CS: its own value needs no charset
-                encodings = python_encodings(convert_value(
-                    charset.vr, charset.raw, self.is_little_endian, _DEFAULT_ENCODINGS))
+                try:
+                    encodings = python_encodings(convert_value(
+                        charset.vr, charset.raw, self.is_little_endian, _DEFAULT_ENCODINGS))
+                except InvalidDicomError as exc:
+                    raise _located(exc, charset.offset, charset.tag) from None
             elif self._parent is not None:
                 encodings = self._parent.encodings
             else:
@@ -269,15 +277,9 @@ class Dataset:
 
     # -- sequences ----------------------------------------------------------------------
     def _sequence(self, element: Element) -> Sequence:
-        if self._depth + 1 >= _scanner.MAX_DEPTH:
-            raise InvalidDicomError("sequences nested too deeply", element.offset, element.tag)
-        items = Sequence()
-        for table, implicit in _scanner.scan_sequence(
-                self._source_view(), element.offset, element._end, self.is_little_endian,
-                element.content_is_implicit):
-            items.append(Dataset(self._source, table, self.is_little_endian, implicit,
-                                 parent=self))
-        return items
+        self._source_view()  # raises when closed
+        return self.sequence_at(element.offset, element._end, element.tag,
+                                element.content_is_implicit)
 
     # -- lifetime -----------------------------------------------------------------------
     def close(self) -> None:
@@ -301,3 +303,32 @@ class Dataset:
 
         return to_json_dict(self, bulk_data_threshold=bulk_data_threshold,
                             bulk_data_uri=bulk_data_uri)
+
+    # -- pixel data (fastdcm.pixels, loaded with numpy on first use) ----------------------
+    @property
+    def pixel_array(self) -> "numpy.ndarray":
+        """Every frame, shaped and typed as pydicom's ``pixel_array``; native little-endian
+        data is a read-only view of the file (``.copy()`` it to write)."""
+        from fastdcm.pixels import api
+
+        return api.pixel_array(self)
+
+    def frame(self, index: int) -> "numpy.ndarray":
+        """Frame `index` alone (rows, columns[, samples]): a read-only view of the file for
+        native little-endian data, else decoded without reading the other frames."""
+        from fastdcm.pixels import api
+
+        return api.frame(self, index)
+
+    @property
+    def num_frames(self) -> int:
+        """How many frames ``frame`` accepts (Number of Frames, 1 when absent)."""
+        from fastdcm.pixels import api
+
+        return api.num_frames(self)
+
+    def encoded_frame(self, index: int) -> memoryview:
+        """The stored bytes of frame `index`, for callers with their own decoder."""
+        from fastdcm.pixels import api
+
+        return api.encoded_frame(self, index)

@@ -90,6 +90,11 @@ def keyword_for_tag(tag: int) -> str:
     return entry[3] if entry is not None else ""
 
 
+def keyword_tags() -> dict[str, int]:
+    """The keyword -> tag table itself, for the C attribute lookup in fastdcm._facade."""
+    return _TAG
+
+
 def tag_for_keyword(keyword: str) -> int | None:
     """Return the tag of `keyword`, or None (also for repeating-group keywords)."""
     return _TAG.get(keyword)

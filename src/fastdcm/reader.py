@@ -6,7 +6,7 @@ import zlib
 from typing import Iterable, Optional, Tuple, Union
 
 from fastdcm import _scanner
-from fastdcm._source import Source, SourceLike, open_source
+from fastdcm._source import Source, SourceLike, open_source, remember_header_size
 from fastdcm.dataset import Dataset, tag_of
 from fastdcm.errors import InvalidDicomError
 
@@ -14,7 +14,6 @@ IMPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2"
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 EXPLICIT_VR_BIG_ENDIAN = "1.2.840.10008.1.2.2"
 DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1.99"
-TRANSFER_SYNTAX_UID = 0x00020010
 # pydicom's stop_before_pixels stops at the first of these: Float, Double Float, Pixel Data.
 FIRST_PIXEL_TAG = 0x7FE00008
 # A deflated data set may inflate to at most this many bytes (guards against deflate bombs);
@@ -53,7 +52,7 @@ def _read_source(src: Source, stop_tag: int) -> Dataset:
         result = _try_read(src, stop_tag)
         if result is not None:
             return result
-        src.load_all()  # the prefix ended inside something we need
+        src.load_more()  # the prefix ended inside something we need
 
 
 def _meta_start(view: memoryview) -> Optional[int]:
@@ -66,10 +65,16 @@ def _meta_start(view: memoryview) -> Optional[int]:
 
 
 def _looks_like_data_set(view: memoryview, start: int) -> bool:
-    """A bare data set must start with a plausible element: a low group, in either byte order."""
+    """A bare data set must start with a plausible element: a low group, in either byte order.
+
+    Eight zero bytes are not one: that is a zero-filled file (or a preamble cut short), which
+    would otherwise read as a run of empty (0000,0000) elements.
+    """
     if len(view) - start < 8:
         return False
     b = view[start:start + 8]
+    if not any(b):
+        return False
     group_le = b[0] | (b[1] << 8)
     group_be = (b[0] << 8) | b[1]
     return min(group_le, group_be) <= 0x0010
@@ -88,11 +93,12 @@ def _try_read(src: Source, stop_tag: int) -> Optional[Dataset]:
         if status == _scanner.NEED_MORE:
             return None
         meta = Dataset(src, table, True, False)
-        uid = meta.get_value(TRANSFER_SYNTAX_UID)
-        transfer_syntax = uid if isinstance(uid, str) else ""
+        transfer_syntax = _transfer_syntax(meta)
     if start >= len(view) and not more:
-        return Dataset(src, _scanner.ElementTable(), True, True, meta=meta,
-                       transfer_syntax=transfer_syntax)
+        # An empty source, or a file cut short after 'DICM' or the file meta: not a data set.
+        if meta_start is None:
+            raise InvalidDicomError("empty input", 0)
+        raise InvalidDicomError("no data set after the file meta", start)
     if meta_start is None and not _looks_like_data_set(view, start):
         raise InvalidDicomError("not DICOM: no 'DICM' prefix and no data set at the start", 0)
     if transfer_syntax == DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN:
@@ -101,11 +107,22 @@ def _try_read(src: Source, stop_tag: int) -> Optional[Dataset]:
         src = Source(memoryview(_inflate(view[start:], start)), True)
         view, start = src.view, 0
     little, implicit = _encoding_of(transfer_syntax, view, start)
-    table, status, _, implicit_used = _scanner.scan(view, start, len(view), little, implicit,
-                                                    more=more, stop_tag=stop_tag)
+    table, status, stop_pos, implicit_used = _scanner.scan(
+        view, start, len(view), little, implicit, more=more, stop_tag=stop_tag)
     if status == _scanner.NEED_MORE:
         return None
+    if status == _scanner.STOPPED and src.path is not None:
+        remember_header_size(stop_pos)
     return Dataset(src, table, little, implicit_used, meta=meta, transfer_syntax=transfer_syntax)
+
+
+def _transfer_syntax(meta: Dataset) -> str:
+    """(0002,0010) as a str ("" when absent or not text)."""
+    try:
+        uid = meta.TransferSyntaxUID
+    except AttributeError:
+        return ""
+    return uid if isinstance(uid, str) else ""
 
 
 def _encoding_of(transfer_syntax: str, view: memoryview, start: int) -> Tuple[bool, bool]:
@@ -130,7 +147,9 @@ def _inflate(compressed: memoryview, offset: int) -> bytes:
         data = inflater.decompress(compressed, MAX_INFLATED_SIZE)
     except zlib.error as exc:
         raise InvalidDicomError(f"deflated data set does not inflate: {exc}", offset) from exc
-    if inflater.unconsumed_tail:
+    if inflater.unconsumed_tail or (len(data) >= MAX_INFLATED_SIZE and not inflater.eof):
         raise InvalidDicomError(
             f"deflated data set inflates past {MAX_INFLATED_SIZE} bytes", offset)
+    if not inflater.eof:
+        raise InvalidDicomError("deflated data set is cut short", offset)
     return data
