@@ -9,11 +9,8 @@ from fastdcm import _scanner
 from fastdcm._source import Source, SourceLike, open_source, remember_header_size
 from fastdcm.dataset import Dataset, tag_of
 from fastdcm.errors import InvalidDicomError
+from fastdcm.uids import transfer_syntax as transfer_syntax_of
 
-IMPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2"
-EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
-EXPLICIT_VR_BIG_ENDIAN = "1.2.840.10008.1.2.2"
-DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1.99"
 # pydicom's stop_before_pixels stops at the first of these: Float, Double Float, Pixel Data.
 FIRST_PIXEL_TAG = 0x7FE00008
 # A deflated data set may inflate to at most this many bytes (guards against deflate bombs);
@@ -101,12 +98,16 @@ def _try_read(src: Source, stop_tag: int) -> Optional[Dataset]:
         raise InvalidDicomError("no data set after the file meta", start)
     if meta_start is None and not _looks_like_data_set(view, start):
         raise InvalidDicomError("not DICOM: no 'DICM' prefix and no data set at the start", 0)
-    if transfer_syntax == DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN:
+    syntax = transfer_syntax_of(transfer_syntax)
+    if syntax is not None and syntax.deflated:
         if more:
             return None
         src = Source(memoryview(_inflate(view[start:], start)), True)
         view, start = src.view, 0
     little, implicit = _encoding_of(transfer_syntax, view, start)
+    if syntax is None and transfer_syntax and not _starts_explicit(view, start):
+        raise InvalidDicomError(f"unknown transfer syntax {transfer_syntax!r} and the data "
+                                "set is not explicit VR little endian", start)
     table, status, stop_pos, implicit_used = _scanner.scan(
         view, start, len(view), little, implicit, more=more, stop_tag=stop_tag)
     if status == _scanner.NEED_MORE:
@@ -126,19 +127,26 @@ def _transfer_syntax(meta: Dataset) -> str:
 
 
 def _encoding_of(transfer_syntax: str, view: memoryview, start: int) -> Tuple[bool, bool]:
-    """(little endian, implicit VR) for a transfer syntax; guessed as pydicom does without one."""
-    if transfer_syntax == IMPLICIT_VR_LITTLE_ENDIAN:
-        return True, True
-    if transfer_syntax == EXPLICIT_VR_BIG_ENDIAN:
-        return False, False
+    """(little endian, implicit VR) for a transfer syntax; guessed as pydicom does without one.
+
+    An unknown UID is read as explicit VR little endian, the encoding of every transfer
+    syntax defined since 1993.
+    """
+    syntax = transfer_syntax_of(transfer_syntax)
+    if syntax is not None:
+        return syntax.little_endian, syntax.implicit_vr
     if transfer_syntax:
-        return True, False  # explicit LE, deflated and every encapsulated or unknown syntax
-    if len(view) - start < 6:
+        return True, False
+    if not _starts_explicit(view, start):
         return True, True
-    head = view[start:start + 6]
-    if bytes(head[4:6]).decode("latin-1") in KNOWN_VRS:
-        return (head[0] | (head[1] << 8)) < 1024, False
-    return True, True
+    return (view[start] | (view[start + 1] << 8)) < 1024, False
+
+
+def _starts_explicit(view: memoryview, start: int) -> bool:
+    """Whether the first element carries a VR (too few bytes for one count as explicit)."""
+    if len(view) - start < 6:
+        return True
+    return bytes(view[start + 4:start + 6]).decode("latin-1") in KNOWN_VRS
 
 
 def _inflate(compressed: memoryview, offset: int) -> bytes:
