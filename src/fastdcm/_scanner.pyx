@@ -225,17 +225,10 @@ cdef int walk_undefined(Walker* w, int64_t pos, int64_t limit, int kind, bint im
                         return short_of(w, limit, "item length past the end of its sequence",
                                         pos, tag)
                     pos += 8 + length
-            elif tag == ITEM_DELIMITER:
-                if kinds[depth] != _KIND_ITEM:
+            elif tag == ITEM_DELIMITER or tag == SEQUENCE_DELIMITER:
+                if tag == ITEM_DELIMITER and kinds[depth] != _KIND_ITEM:
                     return fail(w, "item delimiter outside an item", pos, tag)
-                if depth == 0:
-                    content_end[0] = pos
-                    after[0] = pos + 8
-                    return _DONE
-                depth -= 1
-                pos += 8
-            elif tag == SEQUENCE_DELIMITER:
-                if kinds[depth] != _KIND_SEQ:
+                if tag == SEQUENCE_DELIMITER and kinds[depth] != _KIND_SEQ:
                     return fail(w, "sequence delimiter inside an item", pos, tag)
                 if depth == 0:
                     content_end[0] = pos

@@ -83,84 +83,76 @@ cdef Py_ssize_t _count(Bytes raw, Py_ssize_t size, str vr) except -1:
     return n // size
 
 
-def decode_US(Bytes raw, bint little_endian, encodings=None):
-    """Unsigned 16-bit integers."""
-    cdef Py_ssize_t n = _count(raw, 2, "US"), i
+cdef enum NumberKind:
+    KIND_US, KIND_SS, KIND_UL, KIND_SL, KIND_UV, KIND_SV, KIND_FL, KIND_FD
+
+
+cdef inline object _number(const unsigned char *p, NumberKind kind, bint swap):
+    if kind == KIND_US:
+        return _u16(p, swap)
+    if kind == KIND_SS:
+        return <int16_t>_u16(p, swap)
+    if kind == KIND_UL:
+        return _u32(p, swap)
+    if kind == KIND_SL:
+        return <int32_t>_u32(p, swap)
+    if kind == KIND_UV:
+        return _u64(p, swap)
+    if kind == KIND_SV:
+        return <int64_t>_u64(p, swap)
+    if kind == KIND_FL:
+        return <double>_f32(p, swap)
+    return _f64(p, swap)
+
+
+cdef object _numbers(Bytes raw, bint little_endian, NumberKind kind, Py_ssize_t size, str vr):
+    """One item as a scalar, several as a list (pydicom's shape for binary numbers)."""
+    cdef Py_ssize_t n = _count(raw, size, vr), i
     cdef bint swap = little_endian != HOST_LITTLE
     cdef const unsigned char *p = &raw[0]
     if n == 1:
-        return _u16(p, swap)
-    return [_u16(p + 2 * i, swap) for i in range(n)]
+        return _number(p, kind, swap)
+    return [_number(p + size * i, kind, swap) for i in range(n)]
+
+
+def decode_US(Bytes raw, bint little_endian, encodings=None):
+    """Unsigned 16-bit integers."""
+    return _numbers(raw, little_endian, KIND_US, 2, "US")
 
 
 def decode_SS(Bytes raw, bint little_endian, encodings=None):
     """Signed 16-bit integers."""
-    cdef Py_ssize_t n = _count(raw, 2, "SS"), i
-    cdef bint swap = little_endian != HOST_LITTLE
-    cdef const unsigned char *p = &raw[0]
-    if n == 1:
-        return <int16_t>_u16(p, swap)
-    return [<int16_t>_u16(p + 2 * i, swap) for i in range(n)]
+    return _numbers(raw, little_endian, KIND_SS, 2, "SS")
 
 
 def decode_UL(Bytes raw, bint little_endian, encodings=None):
     """Unsigned 32-bit integers."""
-    cdef Py_ssize_t n = _count(raw, 4, "UL"), i
-    cdef bint swap = little_endian != HOST_LITTLE
-    cdef const unsigned char *p = &raw[0]
-    if n == 1:
-        return _u32(p, swap)
-    return [_u32(p + 4 * i, swap) for i in range(n)]
+    return _numbers(raw, little_endian, KIND_UL, 4, "UL")
 
 
 def decode_SL(Bytes raw, bint little_endian, encodings=None):
     """Signed 32-bit integers."""
-    cdef Py_ssize_t n = _count(raw, 4, "SL"), i
-    cdef bint swap = little_endian != HOST_LITTLE
-    cdef const unsigned char *p = &raw[0]
-    if n == 1:
-        return <int32_t>_u32(p, swap)
-    return [<int32_t>_u32(p + 4 * i, swap) for i in range(n)]
+    return _numbers(raw, little_endian, KIND_SL, 4, "SL")
 
 
 def decode_UV(Bytes raw, bint little_endian, encodings=None):
     """Unsigned 64-bit integers."""
-    cdef Py_ssize_t n = _count(raw, 8, "UV"), i
-    cdef bint swap = little_endian != HOST_LITTLE
-    cdef const unsigned char *p = &raw[0]
-    if n == 1:
-        return _u64(p, swap)
-    return [_u64(p + 8 * i, swap) for i in range(n)]
+    return _numbers(raw, little_endian, KIND_UV, 8, "UV")
 
 
 def decode_SV(Bytes raw, bint little_endian, encodings=None):
     """Signed 64-bit integers."""
-    cdef Py_ssize_t n = _count(raw, 8, "SV"), i
-    cdef bint swap = little_endian != HOST_LITTLE
-    cdef const unsigned char *p = &raw[0]
-    if n == 1:
-        return <int64_t>_u64(p, swap)
-    return [<int64_t>_u64(p + 8 * i, swap) for i in range(n)]
+    return _numbers(raw, little_endian, KIND_SV, 8, "SV")
 
 
 def decode_FL(Bytes raw, bint little_endian, encodings=None):
     """IEEE 754 single-precision floats, widened exactly to Python floats."""
-    cdef Py_ssize_t n = _count(raw, 4, "FL"), i
-    cdef bint swap = little_endian != HOST_LITTLE
-    cdef const unsigned char *p = &raw[0]
-    if n == 1:
-        return <double>_f32(p, swap)
-    return [<double>_f32(p + 4 * i, swap) for i in range(n)]
+    return _numbers(raw, little_endian, KIND_FL, 4, "FL")
 
 
 def decode_FD(Bytes raw, bint little_endian, encodings=None):
     """IEEE 754 double-precision floats."""
-    cdef Py_ssize_t n = _count(raw, 8, "FD"), i
-    cdef bint swap = little_endian != HOST_LITTLE
-    cdef const unsigned char *p = &raw[0]
-    if n == 1:
-        return _f64(p, swap)
-    return [_f64(p + 8 * i, swap) for i in range(n)]
+    return _numbers(raw, little_endian, KIND_FD, 8, "FD")
 
 
 def decode_AT(Bytes raw, bint little_endian, encodings=None):
