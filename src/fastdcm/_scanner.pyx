@@ -443,11 +443,6 @@ cdef class ElementTable:
     def tags(self) -> list:
         return [self.records[i].tag for i in range(self.count)]
 
-    def header_offset(self, Py_ssize_t i) -> int:
-        if i < 0 or i >= self.count:
-            raise IndexError(i)
-        return self.records[i].offset - self.records[i].header
-
 
 _vr_names = {0: None}
 
