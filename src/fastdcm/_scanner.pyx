@@ -437,9 +437,6 @@ cdef class ElementTable:
         cdef Py_ssize_t i = self._find(tag)
         return None if i < 0 else self._row(i)
 
-    def rows(self) -> list:
-        return [self._row(i) for i in range(self.count)]
-
     def tags(self) -> list:
         return [self.records[i].tag for i in range(self.count)]
 
