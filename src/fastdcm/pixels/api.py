@@ -1,0 +1,199 @@
+"""ds.pixel_array, ds.frame(i), ds.num_frames and ds.encoded_frame(i), as pydicom decodes.
+
+The description of the pixel data and the location of every frame are worked out once per
+data set and kept beside it (a weak mapping: they go with the data set). Decoded frames go
+through pydicom's processing in pydicom's order: sign correction (JPEG 2000, JPEG-LS) or the
+clearing of bits above Bits Stored, then YBR_FULL / YBR_FULL_422 to RGB.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+
+import numpy as np
+
+from fastdcm.errors import DecodeError, InvalidDicomError
+from fastdcm.pixels import color, encapsulated, jpeg, native
+from fastdcm.pixels.codecs import Codec, codec_for
+from fastdcm.pixels.description import PixelDescription, describe
+
+if TYPE_CHECKING:
+    from fastdcm.dataset import Dataset
+
+_states: "weakref.WeakKeyDictionary[Dataset, _State]" = weakref.WeakKeyDictionary()
+
+
+class _State:
+    """What one data set's pixel data needs, computed on first use."""
+
+    __slots__ = ("desc", "count", "frames", "codec")
+
+    def __init__(self, ds: "Dataset"):
+        desc = describe(ds)
+        self.desc = desc
+        self.frames: Optional[List[encapsulated.Frame]] = None
+        self.codec: Optional[Codec] = None
+        if desc.encapsulated:
+            self.codec = codec_for(desc)
+            self.frames = encapsulated.locate_frames(ds._source_view(), desc,
+                                                     _extended_offsets(ds))
+            self.count = desc.frames
+        else:
+            self.count = native.frame_count(desc)
+
+
+def _state(ds: "Dataset") -> _State:
+    state = _states.get(ds)
+    if state is None:
+        state = _states[ds] = _State(ds)
+    return state
+
+
+def num_frames(ds: "Dataset") -> int:
+    """Number of Frames (1 when absent); for native data, whole frames found past it count
+    too, as pydicom's pixel_array returns them."""
+    return _state(ds).count
+
+
+def frame(ds: "Dataset", index: int) -> np.ndarray:
+    """Frame `index`, shaped (rows, columns[, samples]).
+
+    Native little-endian frames are read-only views of the file (copy one to write to it);
+    only this frame's bytes are read. Encapsulated frames are decoded alone."""
+    state = _state(ds)
+    index = _check_index(state, index)
+    view = ds._source_view()
+    if state.frames is None:
+        return _finish(native.read(view, state.desc, index, 1), state.desc.photometric)
+    return _decode(view, state, index)
+
+
+def pixel_array(ds: "Dataset") -> np.ndarray:
+    """Every frame: (rows, columns[, samples]) for one frame, else (frames, rows, columns[,
+    samples]); native little-endian data is a read-only view of the file."""
+    state = _state(ds)
+    view = ds._source_view()
+    desc = state.desc
+    if state.frames is None:
+        return _finish(native.read(view, desc, 0, state.count), desc.photometric)
+    if len(state.frames) < state.count:
+        raise DecodeError(f"the pixel data holds {len(state.frames)} frames, Number of Frames "
+                          f"is {state.count}", desc.offset, desc.tag, frame=len(state.frames))
+    out = np.empty((state.count,) + desc.frame_shape, desc.dtype)
+    for index in range(state.count):
+        target = out[index]
+        decoded = _decode(view, state, index, target)
+        if decoded is not target:
+            target[...] = decoded
+    extra = [arr for arr in (_decode(view, state, index)
+                             for index in range(state.count, len(state.frames)))
+             if arr.shape == desc.frame_shape]
+    if extra:  # frames past Number of Frames, as pydicom returns them
+        out = np.concatenate([out, np.stack(extra)])
+    return out if out.shape[0] > 1 else out[0]
+
+
+def encoded_frame(ds: "Dataset", index: int) -> memoryview:
+    """The bytes of frame `index` as stored, for callers with their own decoder (a GPU
+    decoder, a web viewer): a view of the file when the frame is one fragment (or native),
+    else its fragments joined."""
+    state = _state(ds)
+    index = _check_index(state, index)
+    view = ds._source_view()
+    if state.frames is None:
+        return native.encoded_bytes(view, state.desc, index)
+    return encapsulated.frame_bytes(view, state.frames[index])
+
+
+def _check_index(state: _State, index: int) -> int:
+    limit = state.count if state.frames is None else max(state.count, len(state.frames))
+    if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+        raise TypeError(f"frame index must be an int, not {type(index).__name__}")
+    if index < 0:
+        index += limit
+    if not 0 <= index < limit:
+        raise IndexError(f"frame {index} out of range: the data set has {limit} frame(s)")
+    if state.frames is not None and index >= len(state.frames):
+        raise DecodeError(f"the pixel data holds only {len(state.frames)} frames",
+                          state.desc.offset, state.desc.tag, frame=index)
+    return int(index)
+
+
+def _decode(view: memoryview, state: _State, index: int,
+            out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Frame `index` decoded and processed; decoders that can write into `out` (shaped and
+    typed as the frame) do, and then `out` is what is returned."""
+    desc = state.desc
+    codec = state.codec
+    assert state.frames is not None and codec is not None
+    data = encapsulated.frame_bytes(view, state.frames[index])
+    try:
+        arr, photometric = codec.decode(data, desc, out)
+    except (InvalidDicomError, MemoryError):
+        raise
+    except Exception as exc:  # the libraries raise their own types
+        raise DecodeError(f"{codec.name} decoding failed: {exc}", desc.offset, desc.tag,
+                          frame=index) from exc
+    if arr is not out:
+        arr = _conform(arr, desc, index)
+    arr = _correct(arr, data, desc)
+    return _finish(arr, photometric)
+
+
+def _conform(arr: np.ndarray, desc: PixelDescription, index: int) -> np.ndarray:
+    """The decoded samples in the data set's pixel type and shape, as pydicom reads the
+    decoder's output: reinterpreted with the data set's signedness, then widened."""
+    if arr.size != desc.frame_pixels:
+        raise DecodeError(f"decoded frame has {arr.size} samples, {desc.frame_pixels} "
+                          "expected", desc.offset, desc.tag, frame=index)
+    dtype = desc.dtype
+    if arr.dtype.kind in "ui" and arr.dtype.itemsize <= dtype.itemsize:
+        arr = arr.view(f"{dtype.kind}{arr.dtype.itemsize}")
+    if arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    return arr.reshape(desc.frame_shape)
+
+
+def _correct(arr: np.ndarray, data: Any, desc: PixelDescription) -> np.ndarray:
+    """pydicom's sign correction for JPEG 2000 (monochrome) and JPEG-LS (signed), else its
+    clearing of the bits above Bits Stored."""
+    syntax = desc.transfer_syntax
+    if syntax in jpeg.J2K_SYNTAXES:
+        if desc.photometric in ("MONOCHROME1", "MONOCHROME2"):
+            precision, signed = jpeg.precision_and_sign(data, desc)
+            shift = arr.dtype.itemsize * 8 - precision
+            if signed is None:
+                signed = desc.signed
+            if shift > 0 and signed != desc.signed:
+                _shift(arr, shift)
+        return arr
+    if syntax in jpeg.JPEG_LS_SYNTAXES:
+        if desc.signed:
+            precision, _ = jpeg.precision_and_sign(data, desc)
+            shift = arr.dtype.itemsize * 8 - precision
+            if shift > 0:
+                _shift(arr, shift)
+        return arr
+    if desc.corrects_unused_bits:
+        return native.correct_unused_bits(arr, desc.bits_stored)
+    return arr
+
+
+def _shift(arr: np.ndarray, shift: int) -> None:
+    np.left_shift(arr, shift, out=arr)
+    np.right_shift(arr, shift, out=arr)
+
+
+def _finish(arr: np.ndarray, photometric: str) -> np.ndarray:
+    if (photometric in ("YBR_FULL", "YBR_FULL_422") and arr.dtype == np.uint8
+            and arr.ndim >= 3 and arr.shape[-1] == 3):
+        return color.ybr_to_rgb(arr)
+    return arr
+
+
+def _extended_offsets(ds: "Dataset") -> Optional[Tuple[bytes, bytes]]:
+    if encapsulated.EXTENDED_OFFSET_TABLE in ds and \
+            encapsulated.EXTENDED_OFFSET_TABLE_LENGTHS in ds:
+        return (bytes(ds[encapsulated.EXTENDED_OFFSET_TABLE].raw),
+                bytes(ds[encapsulated.EXTENDED_OFFSET_TABLE_LENGTHS].raw))
+    return None
