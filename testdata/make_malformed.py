@@ -28,6 +28,7 @@ IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 DEFLATED_LE = "1.2.840.10008.1.2.1.99"
 EXPLICIT_BE = "1.2.840.10008.1.2.2"
+RLE_LOSSLESS = "1.2.840.10008.1.2.5"
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 # UUID-derived UIDs (PS3.5 B.2): no organisation root is needed for test data.
 UID_ROOT = "2.25.31415926535897932384626433832795"
@@ -96,7 +97,8 @@ def item(content: bytes, enc: Encoding = LE, undefined: bool = False) -> bytes:
     return header(ITEM, "", len(content), enc) + content
 
 
-def sequence(tag: int, items: Sequence[bytes], enc: Encoding = LE, undefined: bool = False) -> bytes:
+def sequence(tag: int, items: Sequence[bytes], enc: Encoding = LE,
+             undefined: bool = False) -> bytes:
     """An SQ element around already encoded items."""
     body = b"".join(items)
     if undefined:
@@ -207,7 +209,7 @@ def valid_files() -> Dict[str, bytes]:
 # -- malformed files: the valid file with one defect --------------------------------------
 
 class Splice:
-    """The explicit VR LE CT file cut at an element, so a defect can go in its place.
+    """The CT file cut at an element, so a defect can go in its place.
 
     ``before`` is everything up to the element with ``tag`` (its header starts at
     ``len(before)``), ``after`` everything from the element following it.
@@ -220,9 +222,17 @@ class Splice:
         self.element = pairs[index][1]
         self.after = b"".join(d for _, d in pairs[index + 1:])
 
-    @property
-    def offset(self) -> int:
-        return len(self.before)
+    def replaced(self, *parts: bytes) -> bytes:
+        """The file with this element replaced by `parts`."""
+        return self.before + b"".join(parts) + self.after
+
+    def cut(self, *parts: bytes) -> bytes:
+        """The file ending with `parts` in place of this element."""
+        return self.before + b"".join(parts)
+
+
+def delimiter(tag: int) -> bytes:
+    return header(tag, "", 0, LE)
 
 
 def nested(levels: int, undefined: bool) -> bytes:
@@ -233,147 +243,193 @@ def nested(levels: int, undefined: bool) -> bytes:
     return inner
 
 
-def zero_bytes_element(tag: int, size: int) -> bytes:
-    return header(tag, "OB", size, LE) + bytes(size)
+def cut_short() -> Dict[str, bytes]:
+    """Files that end early: in the preamble, after 'DICM', in the file meta, in a header (with
+    8 or more bytes of it, and with fewer), in a value."""
+    base = part10(EXPLICIT_LE, ct_data_set(LE))
+    pixel = Splice(0x7FE00010)
+    return {
+        "empty.dcm": b"",
+        "truncated_preamble.dcm": base[:100],
+        "truncated_after_dicm.dcm": base[:132],
+        "truncated_file_meta.dcm": base[:170],  # inside the value of (0002,0002)
+        "truncated_header.dcm": pixel.cut(pixel.element[:10]),
+        "truncated_header_short_tail.dcm": pixel.cut(pixel.element[:4]),
+        "truncated_value.dcm": pixel.cut(pixel.element[:20]),
+    }
+
+
+def bad_lengths() -> Dict[str, bytes]:
+    """Lengths that run past the end of the file, the sequence or the item; absurd ones in
+    each byte order and VR encoding; an odd one that throws the next header off by a byte."""
+    patient_id, private = Splice(0x00100020), Splice(0x00091002)
+    big, implicit = Splice(0x00091002, BE, EXPLICIT_BE), Splice(0x00091002, IMPLICIT, IMPLICIT_LE)
+    sop, request = Splice(0x00081140), Splice(0x00400275)
+    referenced = sop.element[12:]  # the two items
+    first_item = referenced[:8 + struct.unpack("<I", referenced[4:8])[0]]
+    overlong = (header(ITEM, "", len(referenced) + 8, LE) + first_item[8:]
+                + referenced[len(first_item):])
+    too_long_uid = (element(0x00081150, "UI", CT_IMAGE_STORAGE) + header(0x00081155, "UI", 64, LE)
+                    + b"1.2")
+    return {
+        "length_past_end.dcm": patient_id.replaced(header(0x00100020, "LO", 0x2000, LE), b"ID0001"),
+        "huge_length.dcm": private.replaced(header(0x00091002, "UN", 0xFFFFFFF0, LE), b"\1\2\3\4"),
+        "huge_length_big_endian.dcm": big.replaced(header(0x00091002, "UN", 0xFFFFFFF0, BE),
+                                                   b"\1\2\3\4"),
+        "huge_length_implicit.dcm": implicit.replaced(
+            header(0x00091002, "UN", 0xFFFFFFF0, IMPLICIT), b"\1\2\3\4"),
+        # The value is 6 bytes but says 7: the next header is read one byte late, as
+        # (3000,4400) with a VR of 'A\x08' (not a VR, so implicit) and a length from the
+        # bytes after it.
+        "odd_length_header_misaligned.dcm": patient_id.replaced(header(0x00100020, "LO", 7, LE),
+                                                                b"ID0001"),
+        "sequence_length_past_end.dcm": sop.replaced(header(0x00081140, "SQ", 0x10000, LE),
+                                                     referenced),
+        "item_length_past_sequence.dcm": sop.replaced(header(0x00081140, "SQ", len(overlong), LE),
+                                                      overlong),
+        "length_past_item.dcm": sop.replaced(sequence(0x00081140, [item(too_long_uid)])),
+        "huge_length_in_item.dcm": request.replaced(
+            header(0x00400275, "SQ", UNDEFINED, LE), header(ITEM, "", UNDEFINED, LE),
+            element(0x00401001, "SH", "RP1"), header(0x00400009, "UN", 0xFFFFFFF0, LE),
+            bytes(16), delimiter(ITEM_DELIMITER), delimiter(SEQUENCE_DELIMITER)),
+        "item_length_past_end.dcm": request.cut(header(0x00400275, "SQ", UNDEFINED, LE),
+                                                header(ITEM, "", 0x100000, LE),
+                                                element(0x00401001, "SH", "RP1")),
+    }
+
+
+def misplaced_delimiters() -> Dict[str, bytes]:
+    """Items and delimiters where they do not belong, and delimiters that never come."""
+    birth, request, pixel = Splice(0x00100030), Splice(0x00400275), Splice(0x7FE00010)
+    rp1 = element(0x00401001, "SH", "RP1")
+    open_sequence = header(0x00400275, "SQ", UNDEFINED, LE)
+    open_item = header(ITEM, "", UNDEFINED, LE)
+    return {
+        "item_delimiter_at_top_level.dcm": birth.replaced(delimiter(ITEM_DELIMITER),
+                                                          birth.element),
+        "sequence_delimiter_at_top_level.dcm": birth.replaced(delimiter(SEQUENCE_DELIMITER),
+                                                              birth.element),
+        "item_at_top_level.dcm": birth.replaced(item(birth.element)),
+        "sequence_delimiter_in_item.dcm": request.replaced(
+            open_sequence, open_item, rp1, delimiter(SEQUENCE_DELIMITER),
+            delimiter(ITEM_DELIMITER), delimiter(SEQUENCE_DELIMITER)),
+        "item_in_item.dcm": request.replaced(open_sequence, open_item, rp1, item(rp1),
+                                             delimiter(ITEM_DELIMITER),
+                                             delimiter(SEQUENCE_DELIMITER)),
+        "item_delimiter_in_sequence.dcm": request.replaced(
+            open_sequence, item(rp1, undefined=True), delimiter(ITEM_DELIMITER),
+            delimiter(SEQUENCE_DELIMITER)),
+        "element_in_undefined_sequence.dcm": request.replaced(open_sequence, rp1,
+                                                              delimiter(SEQUENCE_DELIMITER)),
+        "element_in_defined_sequence.dcm": request.replaced(
+            header(0x00400275, "SQ", len(rp1), LE), rp1),
+        "sequence_delimiter_in_defined_item.dcm": request.replaced(
+            sequence(0x00400275, [item(rp1 + delimiter(SEQUENCE_DELIMITER))])),
+        "unterminated_sequence.dcm": request.cut(open_sequence, item(rp1, undefined=True)),
+        "unterminated_item.dcm": request.cut(open_sequence, open_item, rp1),
+        "undefined_length_without_delimiter.dcm": pixel.cut(
+            header(0x7FE00010, "OB", UNDEFINED, LE), bytes(range(64))),
+    }
+
+
+def deep_nesting() -> Dict[str, bytes]:
+    """Thousands of levels, of undefined length (caught by the scanner) and of defined length
+    (caught when the facade descends into the sequences)."""
+    request = Splice(0x00400275)
+    return {
+        "deep_nesting_undefined.dcm": request.cut(nested(2000, undefined=True)),
+        "deep_nesting_defined.dcm": request.cut(nested(1000, undefined=False)),
+    }
+
+
+def not_dicom_or_not_deflate() -> Dict[str, bytes]:
+    """Junk in place of the preamble and 'DICM'; a deflated data set that is not deflate, one
+    cut short, and a bomb. The bomb's data set is one 32 MiB run of zeros in a private OB
+    element: about 32 KiB deflated, near deflate's best ratio (~1030:1), so a small file makes
+    a large allocation unless the inflated size is bounded."""
+    rng = random.Random(20240102)
+    base = part10(EXPLICIT_LE, ct_data_set(LE))
+    junk = b"\x89PNG\r\n\x1a\n" + bytes(rng.randrange(256) for _ in range(120)) + b"DICX"
+    not_deflate = bytes(rng.randrange(256) for _ in range(200))
+    bomb = (element(0x00080005, "CS", "ISO_IR 100") + element(0x00090010, "LO", "FASTDCM PRIVATE")
+            + header(0x00091003, "OB", 32 << 20, LE) + bytes(32 << 20))
+    return {
+        "garbage_preamble.dcm": junk + base[132:],
+        "corrupt_deflate.dcm": part10(DEFLATED_LE, not_deflate),
+        "truncated_deflate.dcm": part10(DEFLATED_LE, deflate(ct_data_set(LE))[:-40]),
+        "deflate_bomb.dcm": part10(DEFLATED_LE, deflate(bomb)),
+    }
+
+
+def bad_values() -> Dict[str, bytes]:
+    """Values that cannot be converted (pydicom raises for them too), and junk text and
+    numbers that pydicom reads without an error (it warns, or keeps the text)."""
+    number, rows = Splice(0x00200013), Splice(0x00280010)
+    return {
+        "infinite_integer_string.dcm": number.replaced(element(0x00200013, "IS", "1e999")),
+        "odd_length_number.dcm": rows.replaced(header(0x00280010, "US", 3, LE), b"\4\0\0"),
+        "garbage_text_values.dcm": part10(EXPLICIT_LE, b"".join([
+            element(0x00080005, "CS", "ISO_IR 192"),
+            element(0x00080016, "UI", b"\xff\xfe1.2\x00"),
+            element(0x00080020, "DA", "not a date"),
+            element(0x00081030, "LO", b"\x1b$)C\xff\xff\\\xc3("),
+            element(0x00100010, "PN", b"\xc3(^\xff=\xfe\\\x1b$B"),
+            element(0x00101010, "AS", b"\x80\x81"),
+            element(0x00181030, "LO", b"\xed\xa0\x80"),
+            element(0x00200013, "IS", "nan"),
+            element(0x00200032, "DS", "abc\\1..2\\"),
+            element(0x00209165, "AT", b"\1\2\3"),
+            element(0x00280030, "DS", "1e999\\-inf"),
+        ])),
+        "garbage_charset.dcm": part10(EXPLICIT_LE, element(0x00080005, "CS", "ISO_IR 999\\\xff")
+                                      + element(0x00100010, "PN", b"M\xfcller^\xe9")),
+    }
+
+
+def rle_image(rows: int, columns: int) -> bytes:
+    """A 16-bit one-frame RLE Lossless image whose one segment decodes to 128 bytes."""
+    segment = b"\x81\0"  # PackBits: the next byte 128 times
+    fragment = struct.pack("<16I", 1, 64, *[0] * 14) + segment
+    pixel_data = (header(0x7FE00010, "OB", UNDEFINED, LE) + item(b"") + item(fragment)
+                  + delimiter(SEQUENCE_DELIMITER))
+    return b"".join([
+        element(0x00280002, "US", 1),
+        element(0x00280004, "CS", "MONOCHROME2"),
+        element(0x00280008, "IS", "1"),
+        element(0x00280010, "US", rows),
+        element(0x00280011, "US", columns),
+        element(0x00280100, "US", 16),
+        element(0x00280101, "US", 16),
+        element(0x00280102, "US", 15),
+        element(0x00280103, "US", 0),
+        pixel_data,
+    ])
+
+
+def regressions() -> Dict[str, bytes]:
+    """Bugs found by fuzzing, each file named after its bug.
+
+    A Specific Character Set whose value holds a NUL (a codec lookup raised ValueError) or
+    whose VR is not text (US made the value an int and the charset code raised TypeError):
+    both read with the default repertoire, with a warning. And 540 bytes of RLE whose Rows
+    and Columns (65535 each) ask for an 8 GiB frame: the pixel code allocated the array from
+    the attributes before looking at the data, so a tiny file raised MemoryError.
+    """
+    name = element(0x00100010, "PN", b"M\xfcller^Anna")
+    return {
+        "charset_value_with_nul.dcm": part10(
+            EXPLICIT_LE, element(0x00080005, "CS", b"ISO_IR\x00100") + name),
+        "charset_with_number_vr.dcm": part10(EXPLICIT_LE, element(0x00080005, "US", 100) + name),
+        "pixel_dimensions_past_compressed_data.dcm": part10(RLE_LOSSLESS,
+                                                            rle_image(0xFFFF, 0xFFFF)),
+    }
 
 
 def malformed_files() -> Dict[str, bytes]:
     files: Dict[str, bytes] = {}
-    base = part10(EXPLICIT_LE, ct_data_set(LE))
-    rng = random.Random(20240102)
-
-    # Cut short: in the preamble, after 'DICM', in the file meta, in a header, in a value.
-    files["empty.dcm"] = b""
-    files["truncated_preamble.dcm"] = base[:100]
-    files["truncated_after_dicm.dcm"] = base[:132]
-    files["truncated_file_meta.dcm"] = base[:170]  # inside the value of (0002,0002)
-    pixel = Splice(0x7FE00010)
-    files["truncated_header.dcm"] = pixel.before + pixel.element[:10]
-    files["truncated_header_short_tail.dcm"] = pixel.before + pixel.element[:4]
-    files["truncated_value.dcm"] = pixel.before + pixel.element[:20]
-
-    # Lengths that run past the end, or are odd, or absurd.
-    patient_id = Splice(0x00100020)
-    files["length_past_end.dcm"] = (patient_id.before + header(0x00100020, "LO", 0x2000, LE)
-                                    + b"ID0001" + patient_id.after)
-    private = Splice(0x00091002)
-    files["huge_length.dcm"] = (private.before + header(0x00091002, "UN", 0xFFFFFFF0, LE)
-                                + b"\1\2\3\4" + private.after)
-    big = Splice(0x00091002, BE, EXPLICIT_BE)
-    files["huge_length_big_endian.dcm"] = (big.before + header(0x00091002, "UN", 0xFFFFFFF0, BE)
-                                           + b"\1\2\3\4" + big.after)
-    implicit = Splice(0x00091002, IMPLICIT, IMPLICIT_LE)
-    files["huge_length_implicit.dcm"] = (implicit.before
-                                         + header(0x00091002, "UN", 0xFFFFFFF0, IMPLICIT)
-                                         + b"\1\2\3\4" + implicit.after)
-    # The value is 6 bytes but says 7: the next header is read one byte late, as (3000,4400)
-    # with a VR of 'A\x08' (not a VR, so implicit) and a length from the bytes after it.
-    files["odd_length_header_misaligned.dcm"] = (patient_id.before
-                                                 + header(0x00100020, "LO", 7, LE) + b"ID0001"
-                                                 + patient_id.after)
-    sop = Splice(0x00081140)
-    referenced = sop.element[12:]
-    files["sequence_length_past_end.dcm"] = (sop.before
-                                             + header(0x00081140, "SQ", 0x10000, LE) + referenced
-                                             + sop.after)
-    first_item = referenced[:8 + struct.unpack("<I", referenced[4:8])[0]]
-    overlong = header(ITEM, "", len(referenced) + 8, LE) + first_item[8:] + referenced[len(first_item):]
-    files["item_length_past_sequence.dcm"] = (sop.before
-                                              + header(0x00081140, "SQ", len(overlong), LE)
-                                              + overlong + sop.after)
-    content = element(0x00081150, "UI", CT_IMAGE_STORAGE) + header(0x00081155, "UI", 64, LE) + b"1.2"
-    files["length_past_item.dcm"] = (sop.before + sequence(0x00081140, [item(content)])
-                                     + sop.after)
-    request = Splice(0x00400275)
-    files["huge_length_in_item.dcm"] = (
-        request.before + header(0x00400275, "SQ", UNDEFINED, LE) + header(ITEM, "", UNDEFINED, LE)
-        + header(0x00401001, "SH", 4, LE) + b"RP1 " + header(0x00400009, "UN", 0xFFFFFFF0, LE)
-        + b"\0" * 16 + header(ITEM_DELIMITER, "", 0, LE) + header(SEQUENCE_DELIMITER, "", 0, LE)
-        + request.after)
-
-    # Delimiters and items where they do not belong.
-    after_id = Splice(0x00100030)
-    files["item_delimiter_at_top_level.dcm"] = (after_id.before + header(ITEM_DELIMITER, "", 0, LE)
-                                                + after_id.element + after_id.after)
-    files["sequence_delimiter_at_top_level.dcm"] = (after_id.before
-                                                    + header(SEQUENCE_DELIMITER, "", 0, LE)
-                                                    + after_id.element + after_id.after)
-    files["item_at_top_level.dcm"] = (after_id.before + item(element(0x00100030, "DA", "19700101"))
-                                      + after_id.after)
-    rp1 = element(0x00401001, "SH", "RP1")
-    files["sequence_delimiter_in_item.dcm"] = (
-        request.before + header(0x00400275, "SQ", UNDEFINED, LE) + header(ITEM, "", UNDEFINED, LE)
-        + rp1 + header(SEQUENCE_DELIMITER, "", 0, LE) + header(ITEM_DELIMITER, "", 0, LE)
-        + header(SEQUENCE_DELIMITER, "", 0, LE) + request.after)
-    files["item_in_item.dcm"] = (
-        request.before + header(0x00400275, "SQ", UNDEFINED, LE) + header(ITEM, "", UNDEFINED, LE)
-        + rp1 + item(rp1) + header(ITEM_DELIMITER, "", 0, LE)
-        + header(SEQUENCE_DELIMITER, "", 0, LE) + request.after)
-    files["item_delimiter_in_sequence.dcm"] = (
-        request.before + header(0x00400275, "SQ", UNDEFINED, LE) + item(rp1, undefined=True)
-        + header(ITEM_DELIMITER, "", 0, LE) + header(SEQUENCE_DELIMITER, "", 0, LE)
-        + request.after)
-    files["element_in_undefined_sequence.dcm"] = (
-        request.before + header(0x00400275, "SQ", UNDEFINED, LE) + rp1
-        + header(SEQUENCE_DELIMITER, "", 0, LE) + request.after)
-    files["element_in_defined_sequence.dcm"] = (request.before + header(0x00400275, "SQ", len(rp1), LE)
-                                                + rp1 + request.after)
-    files["sequence_delimiter_in_defined_item.dcm"] = (
-        request.before + sequence(0x00400275, [item(rp1 + header(SEQUENCE_DELIMITER, "", 0, LE))])
-        + request.after)
-    files["unterminated_sequence.dcm"] = (request.before + header(0x00400275, "SQ", UNDEFINED, LE)
-                                          + item(rp1, undefined=True))
-    files["unterminated_item.dcm"] = (request.before + header(0x00400275, "SQ", UNDEFINED, LE)
-                                      + header(ITEM, "", UNDEFINED, LE) + rp1)
-    files["item_length_past_end.dcm"] = (request.before + header(0x00400275, "SQ", UNDEFINED, LE)
-                                         + header(ITEM, "", 0x100000, LE) + rp1)
-    files["undefined_length_without_delimiter.dcm"] = (pixel.before
-                                                       + header(0x7FE00010, "OB", UNDEFINED, LE)
-                                                       + bytes(range(64)))
-
-    # Nesting: thousands of levels, undefined (caught by the scanner) and defined (caught
-    # when the facade descends into the sequences).
-    files["deep_nesting_undefined.dcm"] = request.before + nested(2000, undefined=True)
-    files["deep_nesting_defined.dcm"] = request.before + nested(1000, undefined=False)
-
-    # Not DICOM: junk in place of the preamble and the 'DICM' prefix.
-    junk = b"\x89PNG\r\n\x1a\n" + bytes(rng.randrange(256) for _ in range(120)) + b"DICX"
-    files["garbage_preamble.dcm"] = junk + base[132:]
-
-    # Deflate: a stream that is not deflate, one cut short, and a bomb. The bomb's data set is
-    # one 32 MiB run of zeros in a private OB element: about 32 KiB deflated, a ratio near
-    # deflate's best (~1030:1), so a small file makes a large allocation unless bounded.
-    data_set = ct_data_set(LE)
-    files["corrupt_deflate.dcm"] = part10(DEFLATED_LE, bytes(rng.randrange(256) for _ in range(200)))
-    files["truncated_deflate.dcm"] = part10(DEFLATED_LE, deflate(data_set)[:-40])
-    bomb = element(0x00080005, "CS", "ISO_IR 100") + element(0x00090010, "LO", "FASTDCM PRIVATE")
-    files["deflate_bomb.dcm"] = part10(DEFLATED_LE, deflate(bomb + zero_bytes_element(0x00091003, 32 << 20)))
-
-    # Values that cannot be converted: errors at the element, as pydicom raises for them too.
-    number = Splice(0x00200013)
-    files["infinite_integer_string.dcm"] = number.before + element(0x00200013, "IS", "1e999") + number.after
-    rows = Splice(0x00280010)
-    files["odd_length_number.dcm"] = rows.before + header(0x00280010, "US", 3, LE) + b"\4\0\0" + rows.after
-
-    # Junk text and numbers that pydicom reads without an error (it warns, or keeps the text):
-    # fastdcm must give the same values, not raise.
-    files["garbage_text_values.dcm"] = part10(EXPLICIT_LE, b"".join([
-        element(0x00080005, "CS", "ISO_IR 192"),
-        element(0x00080016, "UI", b"\xff\xfe1.2\x00"),
-        element(0x00080020, "DA", "not a date"),
-        element(0x00081030, "LO", b"\x1b$)C\xff\xff\\\xc3("),
-        element(0x00100010, "PN", b"\xc3(^\xff=\xfe\\\x1b$B"),
-        element(0x00101010, "AS", b"\x80\x81"),
-        element(0x00181030, "LO", b"\xed\xa0\x80"),
-        element(0x00200013, "IS", "nan"),
-        element(0x00200032, "DS", "abc\\1..2\\"),
-        element(0x00209165, "AT", b"\1\2\3"),
-        element(0x00280030, "DS", "1e999\\-inf"),
-    ]))
-    files["garbage_charset.dcm"] = part10(EXPLICIT_LE, b"".join([
-        element(0x00080005, "CS", "ISO_IR 999\\\xff"),
-        element(0x00100010, "PN", b"M\xfcller^\xe9"),
-    ]))
+    for group in (cut_short, bad_lengths, misplaced_delimiters, deep_nesting,
+                  not_dicom_or_not_deflate, bad_values, regressions):
+        files.update(group())
     return files
 
 

@@ -1,7 +1,9 @@
 """Mutation fuzzing of the reader: real files (pydicom's test files, pydicom-data and
 testdata/valid) with bytes flipped, inserted and deleted, lengths and tags overwritten with
-hostile values, and tails cut off, read whole and header-only and then touched everywhere.
-Whatever the damage, only InvalidDicomError may escape (and nothing may crash or hang).
+hostile values, values replaced by junk, and tails cut off, read whole and header-only from
+bytes and from paths, then touched everywhere (every value, every sequence item, the pixel
+data). Whatever the damage, only InvalidDicomError may escape: no other exception, no crash,
+no hang, and no allocation far beyond the input (the address space is capped on Linux).
 
 The run is bounded and derandomized, so CI sees the same examples every time; set
 FASTDCM_FUZZ_EXAMPLES to run longer locally (every failure hypothesis finds shrinks to a
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -25,7 +28,7 @@ from hypothesis import strategies as st
 import fastdcm
 from fastdcm import InvalidDicomError, Sequence
 
-EXAMPLES = int(os.environ.get("FASTDCM_FUZZ_EXAMPLES", "400"))
+EXAMPLES = int(os.environ.get("FASTDCM_FUZZ_EXAMPLES", "8000"))
 MAX_FILE_SIZE = 256 * 1024  # larger files make slow examples and find nothing new
 VALID = Path(__file__).resolve().parent.parent / "testdata" / "valid"
 
@@ -44,6 +47,7 @@ class Sample:
     little: bool
     lengths: Tuple[Tuple[int, int], ...]   # (position, width) of length fields
     headers: Tuple[int, ...]               # positions of element and item tags
+    values: Tuple[Tuple[int, int], ...]    # (offset, length) of values other than sequences
 
 
 def touch(ds: fastdcm.Dataset) -> None:
@@ -55,7 +59,8 @@ def touch(ds: fastdcm.Dataset) -> None:
                 touch(item)
 
 
-def _structure(ds: fastdcm.Dataset, data: bytes, lengths: list, headers: list) -> None:
+def _structure(ds: fastdcm.Dataset, data: bytes, lengths: list, headers: list,
+               values: list) -> None:
     """Where the length fields and tags of every element are, found through the public API:
     a 4-byte length sits just before the value, else a 2-byte one."""
     order = "<" if ds.is_little_endian else ">"
@@ -63,14 +68,16 @@ def _structure(ds: fastdcm.Dataset, data: bytes, lengths: list, headers: list) -
         offset = element.offset
         if offset >= 8 and struct.unpack_from(order + "I", data, offset - 4)[0] == element.length:
             lengths.append((offset - 4, 4))
-            headers.append(offset - 8 if element.tag >> 16 == 0xFFFE else offset - 12)
+            headers.append(offset - (8 if ds.is_implicit_vr else 12))
         elif offset >= 8:
             lengths.append((offset - 2, 2))
             headers.append(offset - 8)
         value = element.value
         if isinstance(value, Sequence):
             for item in value:
-                _structure(item, data, lengths, headers)
+                _structure(item, data, lengths, headers, values)
+        elif 0 < element.length < 0xFFFFFFFF:
+            values.append((offset, element.length))
 
 
 def _items(data: bytes, little: bool) -> List[int]:
@@ -99,22 +106,30 @@ def corpus() -> Tuple[Sample, ...]:
         data = path.read_bytes()
         lengths: list = []
         headers: list = []
+        values: list = []
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 with fastdcm.read(data) as ds:
                     little = ds.is_little_endian
                     if not ds.transfer_syntax_uid.endswith(".99"):  # not positions in the file
-                        _structure(ds.file_meta, data, lengths, headers)
-                        _structure(ds, data, lengths, headers)
+                        _structure(ds.file_meta, data, lengths, headers, values)
+                        _structure(ds, data, lengths, headers, values)
         except InvalidDicomError:
             continue
         items = _items(data, little)
         lengths += [(p + 4, 4) for p in items]
         headers += items
         samples.append(Sample(f"{path.parent.name}/{path.name}", data, little,
-                              tuple(lengths), tuple(headers)))
+                              tuple(lengths), tuple(headers), tuple(values)))
     return tuple(samples)
+
+
+# Junk for values that leaves the structure whole, so that value conversion and pixel
+# decoding see it: binary junk, the extreme numbers of a US or UL (Rows, Bits Allocated...),
+# and long runs of digits for IS and DS (Number of Frames).
+VALUE_JUNK = [b"\xff\xff\xff\xff", b"\0\0\0\0", b"\0\x80\0\x80", b"\x01\0\0\0", b"99999999",
+              b"-1", b"1e999", b"nan", b"\\\\", b"\x1b$B", b"\xc3("]
 
 
 @st.composite
@@ -125,7 +140,8 @@ def mutated(draw) -> Tuple[str, bytes]:
     data = bytearray(sample.data)
     order = "<" if sample.little else ">"
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["flip", "insert", "delete", "length", "tag", "truncate"]))
+        kind = draw(st.sampled_from(["flip", "insert", "delete", "length", "tag", "truncate",
+                                     "value", "value"]))
         position = draw(st.integers(0, max(len(data) - 1, 0)))
         if kind == "flip" and data:
             data[position] ^= draw(st.integers(1, 255))
@@ -142,9 +158,15 @@ def mutated(draw) -> Tuple[str, bytes]:
             data[where:where + width] = value.to_bytes(width, "little" if sample.little else "big")
         elif kind == "tag" and sample.headers:
             where = draw(st.sampled_from(sample.headers))
-            data[where:where + 4] = struct.pack(order + "HH", *divmod(draw(st.sampled_from(ITEM_TAGS)), 0x10000))
+            tag = draw(st.sampled_from(ITEM_TAGS))
+            data[where:where + 4] = struct.pack(order + "HH", tag >> 16, tag & 0xFFFF)
         elif kind == "truncate":
             del data[position:]
+        elif kind == "value" and sample.values:
+            where, size = draw(st.sampled_from(sample.values))
+            junk = draw(st.sampled_from(VALUE_JUNK) | st.binary(min_size=1, max_size=8))
+            junk = junk[:size]
+            data[where:where + len(junk)] = junk
     return sample.name, bytes(data)
 
 
@@ -157,7 +179,7 @@ def read_and_touch(data: bytes, how: str) -> None:
         path = os.path.join(_folder.name, "mutated.dcm")
         with open(path, "wb") as f:
             f.write(data)
-        source = path  # a header-only read of a path reads a 32 KiB prefix first
+        source = path  # a header-only read of a path reads a prefix, then more if needed
     else:
         source = data
     options = {"stop_before_pixels": "header" in how}
@@ -169,6 +191,8 @@ def read_and_touch(data: bytes, how: str) -> None:
             with fastdcm.read(source, **options) as ds:
                 touch(ds.file_meta)
                 touch(ds)
+                if not options and "PixelData" in ds:
+                    ds.num_frames, ds.pixel_array
     except InvalidDicomError as error:
         assert error.offset is None or error.offset >= 0
         if DEFLATED not in data:  # offsets in a deflated data set are in the inflated bytes
@@ -176,6 +200,23 @@ def read_and_touch(data: bytes, how: str) -> None:
 
 
 HOW = ["bytes", "bytes header", "path", "path header", "path tags"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def bounded_memory():
+    """An allocation far larger than any corpus file (a few hundred KiB) becomes a
+    MemoryError, which fails the test, rather than a machine swapping (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        yield
+        return
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as statm:
+        used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (used + (2 << 30), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def test_corpus_is_there():

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import sys
 import tracemalloc
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +58,8 @@ EXPECTED = {
     "sequence_delimiter_at_top_level.dcm": (780, SEQUENCE_DELIMITER,
                                             "where a data element was expected"),
     "item_at_top_level.dcm": (780, ITEM, "where a data element was expected"),
-    "sequence_delimiter_in_item.dcm": (1132, SEQUENCE_DELIMITER, "sequence delimiter inside an item"),
+    "sequence_delimiter_in_item.dcm": (1132, SEQUENCE_DELIMITER,
+                                       "sequence delimiter inside an item"),
     "sequence_delimiter_in_defined_item.dcm": (1132, SEQUENCE_DELIMITER,
                                                "where a data element was expected"),
     "item_in_item.dcm": (1132, ITEM, "item tag inside an item"),
@@ -85,6 +88,12 @@ HEADER_READABLE = {"truncated_header.dcm", "truncated_header_short_tail.dcm",
                    "truncated_value.dcm", "undefined_length_without_delimiter.dcm"}
 # Junk values that pydicom reads without an error: fastdcm gives the same values.
 TOLERATED = ["garbage_text_values.dcm", "garbage_charset.dcm"]
+# Fuzzing finds, where pydicom itself raises (ValueError, TypeError): read with the default
+# repertoire, as for any unknown Specific Character Set.
+REGRESSIONS = ["charset_value_with_nul.dcm", "charset_with_number_vr.dcm"]
+# Pixel attributes that ask for far more than the encoded data can hold: the header reads,
+# pixel decoding raises InvalidDicomError (DecodeError) without allocating gigabytes.
+PIXEL_BOMBS = ["pixel_dimensions_past_compressed_data.dcm"]
 BOMB = "deflate_bomb.dcm"
 
 
@@ -124,8 +133,8 @@ def check_error(error: InvalidDicomError, expected: tuple) -> None:
 
 
 def test_every_file_is_listed():
-    on_disk = {p.name for p in MALFORMED.glob("*.dcm")}
-    assert on_disk == set(EXPECTED) | HEADER_READABLE | set(TOLERATED) | {BOMB}
+    listed = (set(EXPECTED) | set(TOLERATED) | set(REGRESSIONS) | set(PIXEL_BOMBS) | {BOMB})
+    assert {p.name for p in MALFORMED.glob("*.dcm")} == listed
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -160,6 +169,43 @@ def test_junk_values_read_as_pydicom_reads_them(name):
         warnings.simplefilter("ignore")
         reference = pydicom.dcmread(MALFORMED / name)
         assert compare(fastdcm.read(MALFORMED / name), reference) == []
+
+
+@pytest.mark.parametrize("name", REGRESSIONS)
+def test_unusable_character_set_falls_back_to_the_default(name):
+    for kind, source in sources(MALFORMED / name):
+        assert read_fully(source()) == 2 + 7, kind
+        with pytest.warns(UserWarning, match="Specific Character Set"):
+            assert fastdcm.read(source()).PatientName == "M\xfcller^Anna"
+
+
+@contextmanager
+def address_space_limit(extra: int):
+    """Lower the soft address-space limit to what the process uses now plus `extra`, so that
+    an allocation far larger than the input fails at once instead of swapping (Linux)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("RLIMIT_AS is enforced on Linux only")
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as statm:
+        used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (used + extra, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+@pytest.mark.xfail(strict=True, raises=MemoryError,
+                   reason="pixels/api.py allocates frames x Rows x Columns before decoding")
+@pytest.mark.parametrize("name", PIXEL_BOMBS)
+def test_pixel_attributes_cannot_force_a_huge_allocation(name):
+    with fastdcm.read(MALFORMED / name) as ds:
+        materialise(ds)
+        with address_space_limit(1 << 30), pytest.raises(InvalidDicomError) as caught:
+            ds.pixel_array
+    assert caught.value.tag == PIXEL_DATA
 
 
 def test_deflate_bomb_stops_at_the_bound(monkeypatch):
@@ -226,7 +272,14 @@ def _load_generator() -> Any:
 
 def test_committed_files_are_what_the_script_makes():
     generator = _load_generator()
-    for folder, files in ((VALID, generator.valid_files()), (MALFORMED, generator.malformed_files())):
+    for folder, files in ((VALID, generator.valid_files()),
+                          (MALFORMED, generator.malformed_files())):
         assert {p.name for p in folder.glob("*.dcm")} == set(files)
         for name, data in files.items():
             assert (folder / name).read_bytes() == data, name
+
+
+def test_asking_for_the_largest_tag_reads_everything():
+    """tags=[0xFFFFFFFF] once overflowed the scanner's 32-bit stop tag (OverflowError)."""
+    with fastdcm.read(VALID / "ct_explicit_le.dcm", tags=[0xFFFFFFFF]) as ds:
+        assert len(ds) == 33

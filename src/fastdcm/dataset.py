@@ -242,12 +242,12 @@ class Dataset(DatasetCore):
         if encodings is None:
             index = self._table.find(SPECIFIC_CHARACTER_SET)
             if index >= 0:
-                charset = self._element_at(index)  # CS: its own value needs no charset
-                try:
-                    encodings = python_encodings(convert_value(
-                        charset.vr, charset.raw, self.is_little_endian, _DEFAULT_ENCODINGS))
-                except InvalidDicomError as exc:
-                    raise _located(exc, charset.offset, charset.tag) from None
+                # Read as CS whatever VR the file claims, so that python_encodings always
+                # gets text: its own value needs no charset, and a wrong VR (US, OB, SQ...)
+                # must not turn into a number or an error here.
+                charset = self._element_at(index)
+                encodings = python_encodings(convert_value(
+                    "CS", charset.raw, self.is_little_endian, _DEFAULT_ENCODINGS))
             elif self._parent is not None:
                 encodings = self._parent.encodings
             else:

@@ -32,7 +32,8 @@ def read(source: SourceLike, *, stop_before_pixels: bool = False,
     stop_tag = 0xFFFFFFFF
     if tags is not None:
         wanted = [tag_of(t) for t in tags]
-        stop_tag = max(wanted) + 1 if wanted else 0x00080000
+        # 0xFFFFFFFF, the scanner's "no stop", also covers a wanted (FFFF,FFFF)
+        stop_tag = min(max(wanted) + 1, 0xFFFFFFFF) if wanted else 0x00080000
     if stop_before_pixels:
         stop_tag = min(stop_tag, FIRST_PIXEL_TAG)
     header_only = stop_tag != 0xFFFFFFFF
