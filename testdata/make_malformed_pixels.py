@@ -7,6 +7,10 @@ one defect it carries sits at a known spot. Names say what a file pins down:
   frame is at fault) rather than crash, read outside the data or return garbage: pixel data
   too short, impossible Image Pixel attributes, Basic/Extended Offset Tables pointing outside
   the fragments, RLE headers whose segments are out of range, codestreams that do not decode.
+  Among them, image attributes that ask for far more memory than the data could fill
+  (``*_huge``, ``bad_jpeg_frames_without_header``, ``bad_j2k_components``): Rows and Columns
+  of 65535 or Number of Frames of 2**31 - 1 over a few bytes, codestreams that do not state
+  the size the data set gives. fastdcm must refuse them before allocating the array.
 * ``tolerated_*``: damage pydicom accepts (a missing pad byte, trailing padding, whole extra
   frames, RLE segments longer than the frame): fastdcm gives the same array as pydicom.
 
@@ -139,6 +143,21 @@ def rle_frame(samples16: Sequence[int], header_offsets: Optional[List[int]] = No
     return header + high + low
 
 
+def jpeg_header(rows: int, columns: int, components: int = 1) -> bytes:
+    """A JPEG baseline codestream cut to its frame header: SOI, SOF0, EOI."""
+    sof = struct.pack(">BHHB", 8, rows, columns, components)
+    sof += b"".join(bytes([i + 1, 0x11, 0]) for i in range(components))
+    return b"\xff\xd8\xff\xc0" + struct.pack(">H", 2 + len(sof)) + sof + b"\xff\xd9"
+
+
+def j2k_header(rows: int, columns: int, components: int = 1) -> bytes:
+    """A JPEG 2000 codestream cut to its SIZ marker segment (8-bit unsigned components,
+    one tile), then EOC."""
+    siz = struct.pack(">HIIIIIIIIH", 0, columns, rows, 0, 0, columns, rows, 0, 0, components)
+    siz += bytes([7, 1, 1]) * components
+    return b"\xff\x4f\xff\x51" + struct.pack(">H", 2 + len(siz)) + siz + b"\xff\xd9"
+
+
 def native(name: str, attributes: Dict[int, Tuple[str, bytes]], pixels: bytes,
            vr: str = "OW") -> bytes:
     return part10(name, EXPLICIT_LE, attributes, element(0x7FE00010, vr, pixels))
@@ -220,6 +239,29 @@ def files() -> Dict[str, bytes]:
     out["bad_j2k_garbage.dcm"] = part10(
         "j2k", JPEG_2000, image(4, 4, frames=1),
         encapsulated([b"\xff\x4f\xff\x51\x00\x29" + bytes(range(40)) + b"\xff\xd9"]))
+
+    # -- attributes asking for far more memory than the data can fill ---------------------
+    out["bad_native_rows_columns_huge.dcm"] = native(
+        "nativehuge", image(0xFFFF, 0xFFFF, frames=2), ramp(32, 2))  # 16 GiB from 32 bytes
+    out["bad_rle_rows_columns_huge.dcm"] = part10(  # 16 GiB from two 4 x 4 RLE frames
+        "rlehuge2", RLE_LOSSLESS, image(0xFFFF, 0xFFFF, frames=2),
+        encapsulated([rle_ok, rle_ok]))
+    out["bad_rle_number_of_frames_huge.dcm"] = part10(  # 64 GiB: 2**31 - 1 frames of 4 x 4
+        "rleframes", RLE_LOSSLESS, image(4, 4, frames=0x7FFFFFFF),
+        encapsulated([rle_ok, rle_ok], [0, fragment_size]))
+    out["bad_jpeg_rows_columns_huge.dcm"] = part10(  # 8 GiB: the codestreams say 4 x 4
+        "jpeghuge", JPEG_BASELINE, image(0xFFFF, 0xFFFF, bits=8, frames=2),
+        encapsulated([jpeg_header(4, 4), jpeg_header(4, 4)]))
+    # 1000 frames of 16384 x 16384 (250 GiB): the first codestream says so, the other 999
+    # fragments hold no frame header at all.
+    out["bad_jpeg_frames_without_header.dcm"] = part10(
+        "jpegframes", JPEG_BASELINE, image(16384, 16384, bits=8, frames=1000),
+        encapsulated([jpeg_header(16384, 16384)] + [b"\xff\xd8\xff\xd9"] * 999))
+    # 16384 x 16384 as the data set says, but 3 components where it has 1 sample: the
+    # library would allocate three times the frame (and SIZ allows 16384 components).
+    out["bad_j2k_components.dcm"] = part10(
+        "j2kcomp", JPEG_2000, image(16384, 16384, bits=8),
+        encapsulated([j2k_header(16384, 16384, 3)]))
     return out
 
 

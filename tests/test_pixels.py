@@ -14,6 +14,7 @@ import functools
 import importlib.util
 import mmap
 import os
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -254,7 +255,17 @@ BAD = {
     "bad_rle_header_cut_short.dcm": 1,
     "bad_jpeg_garbage.dcm": 0,
     "bad_j2k_garbage.dcm": 0,
+    # attributes asking for gigabytes over a few bytes (see test_hostile_sizes_allocate_little)
+    "bad_native_rows_columns_huge.dcm": 0,
+    "bad_rle_rows_columns_huge.dcm": 0,
+    "bad_rle_number_of_frames_huge.dcm": 2,
+    "bad_jpeg_rows_columns_huge.dcm": 0,
+    "bad_jpeg_frames_without_header.dcm": 1,
+    "bad_j2k_components.dcm": 0,
 }
+HOSTILE_SIZES = ["bad_native_rows_columns_huge.dcm", "bad_rle_rows_columns_huge.dcm",
+                 "bad_rle_number_of_frames_huge.dcm", "bad_jpeg_rows_columns_huge.dcm",
+                 "bad_jpeg_frames_without_header.dcm", "bad_j2k_components.dcm"]
 TOLERATED = ["tolerated_native_odd_no_pad.dcm", "tolerated_native_trailing_padding.dcm",
              "tolerated_native_excess_frame.dcm", "tolerated_bot_inside_fragment.dcm",
              "tolerated_rle_segment_padding.dcm"]
@@ -287,8 +298,30 @@ def test_bad_pixel_data_raises_decode_error(name):
             assert f"frame {frame}" in str(raised.value)
             with pytest.raises(fastdcm.DecodeError):
                 ds.frame(frame)
-            if name.startswith("bad_rle"):  # a damaged frame does not spoil the others
+            if name.startswith("bad_rle") and frame:  # a damaged frame does not spoil the others
                 assert ds.frame(0).shape == (4, 4)
+
+
+@pytest.mark.parametrize("name", HOSTILE_SIZES)
+def test_hostile_sizes_allocate_little(name):
+    """Image attributes asking for 256 MiB to 250 GiB over at most 13 KB of data (too few
+    native or RLE bytes, too few fragments, codestreams stating another size, none, or more
+    components): pixel_array and the frame at fault raise DecodeError having allocated next
+    to nothing, as each frame is checked against its data before any array is made for it."""
+    if "jpeg" in name or "j2k" in name:
+        pytest.importorskip("imagecodecs")
+    path = MALFORMED / name
+    with fastdcm.read(path) as ds:
+        tracemalloc.start()
+        try:
+            for get in (lambda: ds.pixel_array, lambda: ds.frame(BAD[name])):
+                with pytest.raises(fastdcm.DecodeError):
+                    get()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert path.stat().st_size < 16_000
+    assert peak < 1 << 20, f"{peak} bytes allocated"
 
 
 @pytest.mark.parametrize("name", TOLERATED)
@@ -472,6 +505,17 @@ def test_generated_encapsulation_as_pydicom(tmp_path, kind, layout):
             assert bytes(ds.encoded_frame(index)).rstrip(b"\0") == frames[index].rstrip(b"\0")
     if not lossy:
         assert np.array_equal(expected, np.stack(images))
+
+
+def test_jpeg_fill_bytes_before_a_marker(tmp_path):
+    """0xFF fill bytes may precede any marker (T.81 B.1.1.2): the frame header is still
+    found, so the size check does not refuse a codestream the library decodes."""
+    data = encode("jpeg_lossless", grey())
+    at = data.index(b"\xff\xc3")  # SOF3
+    data = data[:at] + b"\xff\xff" + data[at:]
+    path = encapsulated_dataset(tmp_path, CASES["jpeg_lossless"][0], [data], "one", **MONO12)
+    with fastdcm.read(path) as ds:
+        assert np.array_equal(ds.pixel_array, grey())
 
 
 # -- fuzzing --------------------------------------------------------------------------------

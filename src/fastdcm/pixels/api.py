@@ -4,6 +4,11 @@ The description of the pixel data and the location of every frame are worked out
 data set and kept beside it (a weak mapping: they go with the data set). Decoded frames go
 through pydicom's processing in pydicom's order: sign correction (JPEG 2000, JPEG-LS) or the
 clearing of bits above Bits Stored, then YBR_FULL / YBR_FULL_422 to RGB.
+
+Memory follows the data, not the attributes: native frames are views whose length was
+checked against Rows x Columns x Number of Frames, and no encapsulated frame (nor the array
+for all of them) is allocated before the codec has checked that its encoded bytes can be a
+frame of that size, so a few hostile header bytes cannot ask for gigabytes.
 """
 from __future__ import annotations
 
@@ -76,9 +81,14 @@ def pixel_array(ds: "Dataset") -> np.ndarray:
     desc = state.desc
     if state.frames is None:
         return _finish(native.read(view, desc, 0, state.count), desc.photometric)
+    # The array for every frame is allocated only once the data can fill it: Number of
+    # Frames is no more than the frames found (each has a fragment or a table entry), and
+    # every frame passes its codec's check (RLE long enough, codestream of this size).
     if len(state.frames) < state.count:
         raise DecodeError(f"the pixel data holds {len(state.frames)} frames, Number of Frames "
                           f"is {state.count}", desc.offset, desc.tag, frame=len(state.frames))
+    for index in range(state.count):
+        _check(view, state, index)
     out = np.empty((state.count,) + desc.frame_shape, desc.dtype)
     for index in range(state.count):
         target = out[index]
@@ -119,6 +129,21 @@ def _check_index(state: _State, index: int) -> int:
     return int(index)
 
 
+def _check(view: memoryview, state: _State, index: int) -> None:
+    """The codec's check of frame `index`, without decoding it (see codecs)."""
+    assert state.frames is not None and state.codec is not None
+    try:
+        state.codec.check(encapsulated.frame_bytes(view, state.frames[index]), state.desc)
+    except Exception as exc:  # ValueError by contract; anything else is named the same way
+        raise _failed(state, index, exc) from exc
+
+
+def _failed(state: _State, index: int, exc: Exception) -> DecodeError:
+    assert state.codec is not None
+    return DecodeError(f"{state.codec.name} decoding failed: {exc}", state.desc.offset,
+                       state.desc.tag, frame=index)
+
+
 def _decode(view: memoryview, state: _State, index: int,
             out: Optional[np.ndarray] = None) -> np.ndarray:
     """Frame `index` decoded and processed; decoders that can write into `out` (shaped and
@@ -132,8 +157,7 @@ def _decode(view: memoryview, state: _State, index: int,
     except (InvalidDicomError, MemoryError):
         raise
     except Exception as exc:  # the libraries raise their own types
-        raise DecodeError(f"{codec.name} decoding failed: {exc}", desc.offset, desc.tag,
-                          frame=index) from exc
+        raise _failed(state, index, exc) from exc
     if arr is not out:
         arr = _conform(arr, desc, index)
     arr = _correct(arr, data, desc)

@@ -66,6 +66,9 @@ def jpeg_info(data: Any) -> Dict[str, Any]:
     apps: Dict[int, bytes] = {}
     while pos + 4 <= size and data[pos] == 0xFF:
         marker = data[pos + 1]
+        if marker == 0xFF:  # a fill byte before the marker (T.81 B.1.1.2)
+            pos += 1
+            continue
         length = (data[pos + 2] << 8) | data[pos + 3]
         if marker in _SOF:
             if pos + 10 > size:
@@ -100,8 +103,8 @@ def _jpeg_ls_scan(data: Any, pos: int, info: Dict[str, Any]) -> None:
 
 
 def j2k_info(data: Any) -> Dict[str, Any]:
-    """Size, precision and signedness (of the first component) from a JPEG 2000
-    codestream's SIZ marker (a JP2 wrapper is skipped); empty when there is none."""
+    """Size, component count, precision and signedness (of the first component) from a
+    JPEG 2000 codestream's SIZ marker (a JP2 wrapper is skipped); empty when there is none."""
     pos = 0
     if bytes(data[:8]) == b"\x00\x00\x00\x0cjP  ":
         pos = 12
@@ -119,16 +122,35 @@ def j2k_info(data: Any) -> Dict[str, Any]:
     word = lambda at: int.from_bytes(data[pos + at:pos + at + 4], "big")  # noqa: E731
     ssiz = data[pos + 42]
     return {"columns": word(8) - word(16), "rows": word(12) - word(20),
+            "components": (data[pos + 40] << 8) | data[pos + 41],
             "precision": (ssiz & 0x7F) + 1, "signed": bool(ssiz & 0x80)}
 
 
 def check_size(info: Dict[str, Any], desc: PixelDescription) -> None:
-    """A codestream whose header disagrees with Rows and Columns is not decoded: its size,
-    not the data set's, would decide how much the library allocates."""
+    """A codestream is decoded only when its header states the frame the data set describes
+    (Rows, Columns, Samples per Pixel): the library allocates what the header says, so a
+    header that is unreadable or says otherwise (hostile Rows and Columns, another image)
+    would let it, not the data set, decide how much memory a frame takes. A JPEG frame whose
+    height comes later in a DNL segment is refused too (libjpeg-turbo cannot decode it)."""
     rows, columns = info.get("rows"), info.get("columns")
-    if rows is not None and (rows, columns) != (desc.rows, desc.columns) and rows != 0:
+    if rows is None:
+        raise ValueError("the codestream header does not state the frame size")
+    if (rows, columns) != (desc.rows, desc.columns):
         raise ValueError(f"the codestream is {columns}x{rows}, the data set says "
                          f"{desc.columns}x{desc.rows}")
+    if info["components"] != desc.samples:
+        raise ValueError(f"the codestream has {info['components']} components, Samples per "
+                         f"Pixel is {desc.samples}")
+
+
+def check_jpeg(data: Any, desc: PixelDescription) -> None:
+    """check_size for a JPEG or JPEG-LS frame."""
+    check_size(jpeg_info(data), desc)
+
+
+def check_j2k(data: Any, desc: PixelDescription) -> None:
+    """check_size for a JPEG 2000 or HTJ2K frame."""
+    check_size(j2k_info(data), desc)
 
 
 def conformed_photometric(desc: PixelDescription, info: Dict[str, Any]) -> str:
@@ -176,7 +198,7 @@ def decode_j2k(data: Any, desc: PixelDescription,
                out: Optional[np.ndarray] = None) -> Tuple[np.ndarray, str]:
     """JPEG 2000 and HTJ2K (OpenJPEG). The inverse multiple-component transform is applied by
     the library, so YBR_ICT and YBR_RCT come back as RGB (as with pydicom)."""
-    check_size(j2k_info(data), desc)
+    check_j2k(data, desc)
     arr = imagecodecs().jpeg2k_decode(data)
     photometric = desc.photometric
     if photometric in ("YBR_ICT", "YBR_RCT"):
@@ -193,4 +215,5 @@ def precision_and_sign(data: Any, desc: PixelDescription) -> Tuple[int, Optional
     return jpeg_info(data).get("precision", desc.bits_stored), None
 
 
-__all__: List[str] = ["decode_jpeg", "decode_jpeg_ls", "decode_j2k", "precision_and_sign"]
+__all__: List[str] = ["decode_jpeg", "decode_jpeg_ls", "decode_j2k", "check_jpeg", "check_j2k",
+                       "precision_and_sign"]
