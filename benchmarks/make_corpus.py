@@ -49,7 +49,9 @@ MANIFEST = "manifest.json"
 
 
 def _uid(*seed: object) -> str:
-    return generate_uid(prefix=None, entropy_srcs=["fastdcm-bench", *map(str, seed)])
+    """A UID derived from `seed` (pydicom ignores the entropy sources without a prefix and
+    returns a random UID, so the default prefix is needed for the same seed, same UID)."""
+    return generate_uid(entropy_srcs=["fastdcm-bench", *map(str, seed)])
 
 
 def _template(name: str) -> Dataset:
@@ -124,20 +126,23 @@ def _decorate_ct(ds: Dataset) -> None:
             (0x43, "LO", "V1.0"), (0x44, "OB", _csa_like_blob(256, 10 + number))])
 
 
-def make_ct(out: Path, count: int = CT_FILES) -> List[Path]:
-    """Write `count` CT slices into `out`; return their paths in a stable order."""
+def make_ct(out: Path, count: int = CT_FILES, series: int = CT_SERIES, studies: int = 1,
+            patients: int = 1) -> List[Path]:
+    """Write `count` CT slices into `out`, spread evenly over `patients` x `studies` x
+    `series` (series per study); return their paths in a stable order."""
     out.mkdir(parents=True, exist_ok=True)
     ds = _template("CT_small.dcm")
     _decorate_ct(ds)
-    per_series = max(1, count // CT_SERIES)
+    per_series = max(1, count // (patients * studies * series))
     x, y, z = (float(v) for v in ds.ImagePositionPatient)
     paths = []
     for index in range(count):
-        series, number = divmod(index, per_series)
-        ds.PatientID = "BENCH-CT-0001"
-        ds.StudyInstanceUID = _uid("ct-study")
-        ds.SeriesInstanceUID = _uid("ct-series", series)
-        ds.SeriesNumber = series + 1
+        series_index, number = divmod(index, per_series)
+        study = series_index // series
+        ds.PatientID = f"BENCH-CT-{study // studies + 1:04d}"
+        ds.StudyInstanceUID = _uid("ct-study", study)
+        ds.SeriesInstanceUID = _uid("ct-series", series_index)
+        ds.SeriesNumber = series_index % series + 1
         ds.SOPInstanceUID = _uid("ct-instance", index)
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.InstanceNumber = number + 1

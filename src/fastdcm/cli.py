@@ -19,7 +19,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy
 
-from fastdcm import _scanner, dictionary
+from fastdcm import _bulk_cli, _scanner, dictionary
 from fastdcm.dataset import Dataset, Element
 from fastdcm.errors import InvalidDicomError
 from fastdcm.reader import read
@@ -273,3 +273,8 @@ def _number(value: object, vr: str) -> str:
         value = numpy.float32(value)
     text = str(value)
     return text[:-2] if text.endswith(".0") else text
+
+
+# -- index (fastdcm/_bulk_cli.py: the bulk indexer's options and summary) -------------------
+
+command("index", _bulk_cli.HELP, _bulk_cli.add_arguments)(_bulk_cli.run)

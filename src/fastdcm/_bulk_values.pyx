@@ -1,0 +1,169 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""The values of the wanted tags of one data set, appended to the bulk indexer's columns,
+and where its pixel element starts.
+
+An indexer reads some fifty values per file, and the file itself costs about ten
+microseconds: a Python call per value would cost more than the file. This loop finds each
+tag in the scanner's table and decodes the commonest explicit-VR values straight from the
+source bytes with the same C decoders ``ds.Keyword`` uses; every other case (implicit VR,
+person names, non-ASCII text, odd VRs) goes through ``Dataset.get_value``, so the
+values are exactly those the facade gives.
+"""
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.list cimport PyList_Append
+from libc.stdint cimport uint32_t
+
+from fastdcm._scanner cimport ElementRecord, ElementTable
+from fastdcm._values cimport decode_common
+
+from fastdcm.errors import InvalidDicomError
+from fastdcm.values import convert_value
+
+cdef int VR_SQ = 0x5153
+cdef uint32_t UNDEFINED_LENGTH = 0xFFFFFFFFu
+# What pixel_header answers when only a full read can tell.
+UNKNOWN = (0, 0, 0, UNDEFINED_LENGTH)
+cdef int VR_PN = 0x4E50
+cdef int VR_LO = 0x4F4C
+# The empty value of each VR that converts without looking at its data set (every VR but
+# SQ, UN and the ambiguous ones), as fastdcm.values gives it: many indexed tags are
+# present and empty (Accession Number, Patient's Birth Date...).
+cdef dict EMPTY_VALUES = {
+    ord(vr[0]) | (ord(vr[1]) << 8): convert_value(vr, b"", True, [])
+    for vr in "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SS ST SV TM "
+              "UC UI UL UR US UT UV".split()}
+# VRs whose values convert without the character set (the default repertoire, numbers):
+# what the C decoders leave of these (several code strings, say) goes straight to
+# convert_value, without the data set's lookup and charset resolution.
+cdef dict PLAIN_VRS = {
+    ord(vr[0]) | (ord(vr[1]) << 8): vr
+    for vr in "AE AS AT CS DA DS DT FD FL IS SL SS SV TM UI UL UR US UV".split()}
+
+
+def append_values(object ds, tuple tags, tuple lists, list columns):
+    """Append the value of ``tags[i]`` (None when absent) to ``columns[i]`` for every i;
+    where ``lists[i]`` is true a single value is appended as a list of one, so that list
+    columns need no second pass.
+
+    A value that does not convert is appended as None; the message of the first such
+    failure is returned (None when every value converted), so one bad value costs one
+    cell, not the row.
+    """
+    cdef ElementTable table = ds._table
+    cdef ElementRecord* record
+    cdef Py_buffer view
+    cdef Py_ssize_t i, count = len(tags)
+    cdef bint little = ds.is_little_endian
+    cdef bint ok
+    cdef object value
+    cdef object first_error = None
+    cdef object vr
+    cdef object source = ds._source.view
+    if len(columns) != count or len(lists) != count:
+        raise ValueError("one column per tag is needed")
+    PyObject_GetBuffer(source, &view, PyBUF_SIMPLE)
+    try:
+        for i in range(count):
+            record = table.record_for(<uint32_t>tags[i])
+            if record == NULL:
+                PyList_Append(columns[i], None)
+                continue
+            ok = False
+            if record.end == record.offset and record.vr in EMPTY_VALUES:
+                value = EMPTY_VALUES[record.vr]
+                ok = True
+            elif record.vr != 0 and record.vr != VR_SQ and record.end <= view.len:
+                # A person name in ASCII without component groups ("=") reads as LO does:
+                # the text without trailing padding, in any DICOM character set.
+                value = decode_common(VR_LO if record.vr == VR_PN and not _has_groups(
+                                          <const unsigned char*>view.buf + record.offset,
+                                          record.end - record.offset) else record.vr,
+                                      <const unsigned char*>view.buf + record.offset,
+                                      record.end - record.offset, little, &ok)
+            if not ok:
+                vr = PLAIN_VRS.get(record.vr) if record.end <= view.len else None
+                try:
+                    if vr is None:
+                        value = ds.get_value(tags[i])
+                    else:
+                        try:
+                            value = convert_value(vr, source[record.offset:record.end],
+                                                  little, ())
+                        except InvalidDicomError:
+                            value = ds.get_value(tags[i])  # raises it with its place
+                except InvalidDicomError as exc:
+                    value = None
+                    if first_error is None:
+                        first_error = str(exc)
+            if lists[i] and value is not None and type(value) is not list:
+                value = [value]
+            PyList_Append(columns[i], value)
+    finally:
+        PyBuffer_Release(&view)
+    return first_error
+
+
+cdef inline bint _has_groups(const unsigned char* p, Py_ssize_t n) noexcept:
+    """Whether a PN value has an "=" (component groups: fastdcm.values splits them)."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if p[i] == 61:
+            return True
+    return False
+
+
+def pixel_header(object ds):
+    """(tag, header offset, value offset, length) of the pixel element at which a header
+    read stopped (Pixel Data, Float or Double Float Pixel Data), None when there is none,
+    UNKNOWN when the prefix ends inside its header, its VR is not one with a 4-byte length,
+    or no element comes before it to start from.
+
+    The header is read here rather than by the scanner because the scanner stops at the
+    tag without reading on: its 8 or 12 bytes are all a locator needs.
+    """
+    cdef ElementTable table = ds._table
+    cdef ElementRecord* last
+    cdef Py_buffer view
+    cdef const unsigned char* p
+    cdef Py_ssize_t pos, left
+    cdef bint little = ds.is_little_endian
+    cdef uint32_t tag, length
+    cdef int header
+    if table.count == 0:
+        return UNKNOWN
+    last = &table.records[table.count - 1]
+    pos = last.end + 8 if last.length == UNDEFINED_LENGTH else last.end  # past a delimiter
+    source = ds._source
+    PyObject_GetBuffer(source.view, &view, PyBUF_SIMPLE)
+    try:
+        left = view.len - pos
+        if left < 8:
+            return None if source.complete and left <= 0 else UNKNOWN
+        p = <const unsigned char*>view.buf + pos
+        tag = (<uint32_t>_u16(p, little) << 16) | _u16(p + 2, little)
+        if tag != 0x7FE00010u and tag != 0x7FE00008u and tag != 0x7FE00009u:
+            return None
+        if ds.is_implicit_vr:
+            header, length = 8, _u32(p + 4, little)
+        elif left >= 12 and (p[4], p[5]) in LONG_HEADER_VRS:
+            header, length = 12, _u32(p + 8, little)
+        else:
+            return UNKNOWN
+        return tag, pos, pos + header, length
+    finally:
+        PyBuffer_Release(&view)
+
+
+# Explicit VRs a pixel element may have, all with the 12-byte header (4-byte length).
+LONG_HEADER_VRS = frozenset((ord(vr[0]), ord(vr[1])) for vr in ("OB", "OW", "OF", "OD", "OL",
+                                                                "OV", "UN"))
+
+
+cdef inline uint32_t _u16(const unsigned char* p, bint little) noexcept:
+    return (p[0] | (p[1] << 8)) if little else ((p[0] << 8) | p[1])
+
+
+cdef inline uint32_t _u32(const unsigned char* p, bint little) noexcept:
+    if little:
+        return p[0] | (p[1] << 8) | (p[2] << 16) | (<uint32_t>p[3] << 24)
+    return (<uint32_t>p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]

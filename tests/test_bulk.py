@@ -1,0 +1,307 @@
+"""fastdcm.bulk and ``fastdcm index``: rows, types and values against pydicom, error rows,
+pixel locators, tag selection, and runs that are killed, resumed and updated."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+pydicom = pytest.importorskip("pydicom")
+
+import fastdcm  # noqa: E402
+from compare import _plain  # noqa: E402
+from fastdcm import _bulk_read, bulk  # noqa: E402
+from fastdcm._bulk_columns import to_array  # noqa: E402
+from fastdcm.cli import main  # noqa: E402
+from reference_files import file_id, reference_files  # noqa: E402
+from test_conformance import REJECTED  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTDATA = ROOT / "testdata"
+# Damage that only a reader of the directory records' sequence would meet: the index
+# does not parse sequences it was not asked for.
+NOT_MET_BY_INDEX = {"dicomdirtests/DICOMDIR-nooffset"}
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    """24 realistic CT slices (benchmarks/make_corpus.py): 2 patients, 4 studies, 12 series."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import make_corpus
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    out = tmp_path_factory.mktemp("archive")
+    make_corpus.make_ct(out / "ct", 24, series=3, studies=2, patients=2)
+    return out
+
+
+def pydicom_read(path, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pydicom.dcmread(path, force=True, **kwargs)
+
+
+def expected_row(path: str, schema) -> dict:
+    """The default tags' values as pydicom reads them, in the index's column types."""
+    ds = pydicom_read(path, stop_before_pixels=True)
+    row = {}
+    for keyword in bulk.DEFAULT_TAGS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom's words on odd values, when converting
+            value = ds.get(keyword)
+        value = None if value is None else _plain(value)
+        row[keyword] = to_array([value], schema.field(keyword).type).to_pylist()[0]
+    return row
+
+
+def check_against_pydicom(table) -> int:
+    """Every row read cleanly has pydicom's values; returns how many rows were compared."""
+    compared = 0
+    for row in table.to_pylist():
+        if row["error"] is not None:
+            continue
+        expected = expected_row(row["path"], table.schema)
+        assert {k: row[k] for k in expected} == expected, row["path"]
+        compared += 1
+    return compared
+
+
+def test_conformance_files(tmp_path):
+    files = reference_files()
+    table = bulk.scan(files, workers=2)
+    assert table["path"].to_pylist() == [str(p) for p in files]
+    assert check_against_pydicom(table) > 200
+    by_name = {file_id(Path(row["path"])): row for row in table.to_pylist()}
+    for name in set(REJECTED) - NOT_MET_BY_INDEX:
+        if name in by_name:
+            assert by_name[name]["error"], name
+    dicomdirs = {name for name, row in by_name.items() if row["is_dicomdir"]}
+    assert dicomdirs and all("DICOMDIR" in name for name in dicomdirs)
+
+
+def test_pixel_locators_against_pydicom():
+    table = bulk.scan(reference_files(), workers=2)
+    native = encapsulated = 0
+    for row in table.to_pylist():
+        if row["error"] or row["pixel_offset"] is None:
+            continue
+        ds = pydicom_read(row["path"], defer_size=256)
+        raw = next(ds.get_item(tag, keep_deferred=True) for tag in _bulk_read.PIXEL_TAGS
+                   if tag in ds)
+        assert row["pixel_offset"] == raw.value_tell, row["path"]
+        with open(row["path"], "rb") as f:
+            f.seek(row["pixel_offset"])
+            value = f.read(row["pixel_length"])
+        assert value == bytes(ds[raw.tag].value), row["path"]
+        if raw.length != 0xFFFFFFFF:
+            native += 1
+            assert row["frame_offsets"] is None
+        elif row["frame_offsets"] is not None:
+            encapsulated += 1
+            with fastdcm.read(row["path"]) as ours:
+                for i, (offset, length) in enumerate(zip(row["frame_offsets"],
+                                                         row["frame_lengths"])):
+                    assert value[offset - row["pixel_offset"]:][:length] == \
+                        bytes(ours.encoded_frame(i))
+        assert row["rows"] == ds.get("Rows") and row["bits_allocated"] == ds.get(
+            "BitsAllocated")
+    assert native > 50 and encapsulated > 20
+
+
+def test_generated_archive(archive):
+    table = bulk.scan(archive, workers=2)
+    assert table.num_rows == 24 and table["error"].null_count == 24
+    assert check_against_pydicom(table) == 24
+    summary = bulk.summarize(table)
+    assert (summary.files, summary.studies, summary.series, summary.errors) == (24, 4, 12, 0)
+    assert summary.modalities == {"CT": 24}
+    assert len(set(table["PatientID"].to_pylist())) == 2
+    types = {f.name: str(f.type) for f in table.schema}
+    assert types["PatientName"] == "string" and types["SeriesNumber"] == "int64"
+    assert types["SliceThickness"] == "double"
+    assert types["ImagePositionPatient"] == "list<item: double>"
+    assert types["ImageType"] == "list<item: string>"
+    assert types["mtime"] == "timestamp[us, tz=UTC]" and types["is_dicomdir"] == "bool"
+    row = table.slice(0, 1).to_pylist()[0]
+    assert (row["rows"], row["columns"], row["bits_allocated"]) == (512, 512, 16)
+    assert row["number_of_frames"] == 1 and row["pixel_length"] == 512 * 512 * 2
+    assert row["pixel_offset"] + row["pixel_length"] == row["size"]
+
+
+def test_same_table_from_one_or_many_workers(archive, tmp_path):
+    shutil.copytree(TESTDATA, tmp_path / "testdata")  # both scans see the same files
+    paths = [archive, tmp_path / "testdata"]
+    assert bulk.scan(paths, workers=1).equals(bulk.scan(paths, workers=2))
+
+
+def reader_error(path: Path):
+    """What fastdcm.read says of a file when the index's columns are read from it."""
+    try:
+        with warnings.catch_warnings(), fastdcm.read(path) as ds:
+            warnings.simplefilter("ignore")
+            for keyword in bulk.DEFAULT_TAGS + ("SOPClassUID", "Rows", "NumberOfFrames"):
+                ds.get_value(keyword)
+    except fastdcm.InvalidDicomError as exc:
+        return str(exc)
+    return None
+
+
+def test_error_rows_for_malformed_files():
+    table = bulk.scan(TESTDATA, workers=2)
+    rows = {Path(row["path"]).name: row for row in table.to_pylist()}
+    assert len(rows) == sum(1 for p in TESTDATA.rglob("*") if p.is_file())
+    assert rows["make_malformed.py"]["error"].startswith("not DICOM")
+    for path in sorted(TESTDATA.glob("malformed*/*.dcm")):
+        row = rows[path.name]
+        assert row["error"] == reader_error(path), path.name
+        if row["error"]:
+            assert row["size"] == path.stat().st_size and row["SOPInstanceUID"] is None \
+                or row["transfer_syntax_uid"] is not None  # a value error keeps the rest
+    assert rows["truncated_value.dcm"]["error"].startswith("value length past the end")
+    assert rows["empty.dcm"]["error"].startswith("empty input")
+
+
+def test_unreadable_and_vanishing_files(tmp_path):
+    (tmp_path / "a.dcm").write_bytes(b"DICM")
+    table = bulk.scan([tmp_path / "a.dcm", tmp_path], workers=1)
+    assert table.num_rows == 2 and all(table["error"].to_pylist())
+    with pytest.raises(FileNotFoundError):
+        bulk.scan(tmp_path / "missing", workers=1)
+    rows = _bulk_read.read_chunk(_bulk_read.Plan(()), [str(tmp_path / "gone.dcm")])
+    assert rows.to_pylist()[0]["error"].startswith("[Errno 2]")
+
+
+def test_tags_by_keyword_hex_private_and_sequence():
+    path = TESTDATA / "valid" / "ct_explicit_le.dcm"
+    table = bulk.scan(path, tags=["PatientID", "0x00100020", "(0008,0060)", "00090010",
+                                  "ReferencedImageSequence", 0x00280030], workers=1)
+    names = table.column_names
+    assert names[7:11] == ["PatientID", "Modality", "0009_0010", "ReferencedImageSequence"]
+    row = table.to_pylist()[0]
+    ds = pydicom_read(path)
+    assert row["PatientID"] == ds.PatientID and row["PixelSpacing"] == list(ds.PixelSpacing)
+    for column, tag in (("0009_0010", 0x00090010), ("ReferencedImageSequence", 0x00081140)):
+        if tag in ds:
+            assert json.loads(row[column]) == ds[tag].to_json_dict(1024, None)
+        else:
+            assert row[column] is None
+    with pytest.raises(ValueError):
+        bulk.scan(path, tags=["NoSuchKeyword"])
+
+
+def test_resolve_tags():
+    assert bulk.resolve_tags(None) is None and bulk.resolve_tags("") is None
+    assert bulk.resolve_tags("PatientID, 00100020") == ["PatientID", "00100020"]
+    assert bulk.resolve_tags("+PatientWeight") == list(bulk.DEFAULT_TAGS) + ["PatientWeight"]
+
+
+def test_all_tags_as_dicom_json():
+    path = TESTDATA / "valid" / "ct_implicit_le.dcm"
+    row = bulk.scan(path, all_tags=True, workers=1).to_pylist()[0]
+    with fastdcm.read(path, stop_before_pixels=True) as ds:
+        assert json.loads(row["dicom_json"]) == json.loads(json.dumps(ds.to_json_dict()))
+    assert "00100010" in json.loads(row["dicom_json"])
+
+
+def test_cli_index_prints_summary(tmp_path, capsys):
+    out = tmp_path / "index.parquet"
+    assert main(["index", str(TESTDATA), "-o", str(out), "--tags", "+PatientWeight"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = pq.read_table(out)
+    assert "PatientWeight" in table.column_names
+    errors = table.num_rows - table["error"].null_count
+    assert lines[0].startswith(f"files       {table.num_rows}")
+    assert lines[3].startswith("modalities  CT") and lines[4] == f"errors      {errors}"
+    assert lines[5].startswith(f"wrote {out} in")
+    assert sorted(os.listdir(tmp_path)) == ["index.parquet"]  # no journal, no temp file
+    assert main(["index", str(tmp_path / "missing"), "-o", str(out)]) == 1
+    assert pq.read_table(out).equals(table)  # a failed run leaves the index as it was
+
+
+def test_duckdb_queries_of_the_readme(archive, tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    out = tmp_path / "index.parquet"
+    bulk.index(archive, out, workers=2)
+    readme = (ROOT / "README.md").read_text()
+    sql = readme.split("```sql\n", 1)[1].split("```", 1)[0].replace("index.parquet", str(out))
+    by_modality, series = [duckdb.sql(query).fetchall() for query in sql.split(";")
+                           if "SELECT" in query]
+    assert by_modality == [("CT", 4)]
+    assert len(series) == 12 and {row[-1] for row in series} == {2}
+
+
+def copy_files(folder: Path, count: int) -> list:
+    folder.mkdir()
+    data = (TESTDATA / "valid" / "ct_explicit_le.dcm").read_bytes()
+    for i in range(count):
+        (folder / f"{i:05d}.dcm").write_bytes(data)
+    return sorted(str(p) for p in folder.iterdir())
+
+
+def test_resume_after_kill(tmp_path, monkeypatch):
+    files = copy_files(tmp_path / "archive", 10000)
+    out = tmp_path / "index.parquet"
+    parts = tmp_path / ".index.parquet.parts"
+    run = subprocess.Popen([sys.executable, "-m", "fastdcm", "index", str(tmp_path / "archive"),
+                            "-o", str(out), "--workers", "1", "--row-group-rows", "100"],
+                           stdout=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(list(parts.glob("part-*.parquet"))) < 3:
+        assert run.poll() is None and time.monotonic() < deadline, "the run ended too soon"
+        time.sleep(0.001)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    assert not out.exists()
+    done = sum(pq.read_metadata(p).num_rows for p in parts.glob("part-*.parquet"))
+    assert 0 < done < len(files)
+
+    read = []
+    chunk_reader = _bulk_read.read_chunk
+    monkeypatch.setattr("fastdcm._bulk_run.read_chunk",
+                        lambda plan, paths: read.extend(paths) or chunk_reader(plan, paths))
+    bulk.index(tmp_path / "archive", out, workers=1, resume=True)
+    paths = pq.read_table(out, columns=["path"])["path"].to_pylist()
+    assert sorted(paths) == files  # one row per file: none lost, none twice
+    assert len(read) == len(files) - done
+    assert not parts.exists()
+
+
+def test_update(tmp_path, monkeypatch):
+    folder = tmp_path / "archive"
+    copy_files(folder, 4)
+    out = tmp_path / "index.parquet"
+    bulk.index(folder, out, workers=1)
+    before = {r["path"]: r for r in pq.read_table(out).to_pylist()}
+
+    valid = TESTDATA / "valid"
+    changed = folder / "00000.dcm"
+    changed.write_bytes((valid / "ct_implicit_le.dcm").read_bytes())
+    (folder / "00001.dcm").unlink()
+    shutil.copy(valid / "ct_deflated.dcm", folder / "new.dcm")
+    # Same size and mtime as indexed: taken as unchanged, so its row must not be read again.
+    same = folder / "00002.dcm"
+    stat = same.stat()
+    same.write_bytes((valid / "ct_explicit_be.dcm").read_bytes())
+    os.utime(same, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    assert main(["index", str(folder), "-o", str(out), "--update"]) == 0
+    after = {r["path"]: r for r in pq.read_table(out).to_pylist()}
+    assert sorted(after) == sorted(str(p) for p in folder.iterdir())
+    assert after[str(changed)]["transfer_syntax_uid"] == "1.2.840.10008.1.2"
+    assert after[str(same)] == before[str(same)]
+    assert after[str(folder / "00003.dcm")] == before[str(folder / "00003.dcm")]
+    assert after[str(folder / "new.dcm")]["error"] is None
+
+    with pytest.raises(ValueError, match="other columns"):
+        bulk.index(folder, out, tags=["PatientID"], resume=True)

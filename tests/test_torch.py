@@ -1,0 +1,181 @@
+"""fastdcm.torch.DicomDataset: every sample once through a DataLoader with worker processes,
+equal to pydicom's pixel_array with the modality LUT applied; pickling; index rows read
+without parsing; files opened per process."""
+from __future__ import annotations
+
+import os
+import pickle
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import Any, Dict, Tuple
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.pixels import apply_modality_lut
+
+from fastdcm import _samples, _slices
+from series_maker import SAGITTAL, Series, oblique, write_enhanced, write_slices
+
+torch = pytest.importorskip("torch")
+from fastdcm.torch import DicomDataset  # noqa: E402
+from fastdcm.volume import load_series  # noqa: E402
+
+ENHANCED = Series(seed=3, shape=(4, 12, 10), orientation=oblique(), slope=2.0, intercept=-3.0)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two single-frame series and an enhanced multi-frame file, in sub-folders."""
+    top = tmp_path_factory.mktemp("archive")
+    write_slices(top / "a", Series(seed=1, shape=(7, 12, 10)))
+    write_slices(top / "b", Series(seed=2, orientation=SAGITTAL, slope=2.0, intercept=-5.0,
+                                   signed=True, bits_stored=16))
+    write_enhanced(top / "c" / "multi.dcm", ENHANCED)
+    return top
+
+
+def reference(path: str, frame: int) -> np.ndarray:
+    """pydicom's pixels in modality units (the enhanced file's rescale is per frame in its
+    functional groups, which pydicom's apply_modality_lut does not read: known values)."""
+    ds = pydicom.dcmread(path)
+    if "PerFrameFunctionalGroupsSequence" in ds:
+        pixels = ds.pixel_array.astype(np.float64) * ENHANCED.slope + ENHANCED.intercept
+    else:
+        pixels = apply_modality_lut(ds.pixel_array, ds)
+    return (pixels if frame < 0 else pixels[frame]).astype(np.float32)
+
+
+def collect(data: DicomDataset, context: str = "fork") -> Dict[Tuple[str, int], Any]:
+    loader = torch.utils.data.DataLoader(data, batch_size=3, num_workers=2,
+                                         collate_fn=list, multiprocessing_context=context)
+    seen = Counter()
+    samples = {}
+    for batch in loader:
+        for tensor, meta in batch:
+            key = (meta["path"], meta["frame"])
+            seen[key] += 1
+            samples[key] = tensor
+    assert set(seen.values()) == {1}, "every sample exactly once"
+    return samples
+
+
+def test_dataloader_images_from_folder(archive: Path) -> None:
+    data = DicomDataset(archive, metadata=["path", "frame"])
+    data[len(data) - 1]  # files opened in the parent stay the parent's
+    samples = collect(data)
+    assert len(samples) == 7 + 6 + 1
+    for (path, frame), tensor in samples.items():
+        assert tensor.dtype == torch.float32
+        np.testing.assert_array_equal(tensor.numpy(), reference(path, frame))
+
+
+def test_dataloader_frames_from_index(archive: Path) -> None:
+    """Workers started with spawn: the Dataset reaches them pickled."""
+    bulk = pytest.importorskip("fastdcm.bulk")
+    data = DicomDataset(bulk.scan(archive, workers=1), unit="frame", metadata=["path", "frame"])
+    samples = collect(data, "spawn")
+    assert len(samples) == 7 + 6 + 4
+    for (path, frame), tensor in samples.items():
+        whole = reference(path, -1)
+        np.testing.assert_array_equal(tensor.numpy(), whole[frame] if whole.ndim == 3
+                                      else whole)
+
+
+def test_loader_fills_batches_in_place(archive: Path) -> None:
+    bulk = pytest.importorskip("fastdcm.bulk")
+    data = DicomDataset(bulk.scan(archive, workers=1), unit="frame", metadata=["path", "frame"])
+    seen = Counter()
+    for batch, meta in data.loader(4, shuffle=True, num_workers=2):
+        assert batch.shape[1:] == (12, 10) and 1 <= batch.shape[0] <= 4
+        for tensor, path, frame in zip(batch, meta["path"], meta["frame"]):
+            seen[(path, frame)] += 1
+            whole = reference(path, -1)
+            np.testing.assert_array_equal(tensor.numpy(), whole[frame] if whole.ndim == 3
+                                          else whole)
+    assert len(seen) == 7 + 6 + 4 and set(seen.values()) == {1}
+
+
+def test_batches_need_one_shape(archive: Path) -> None:
+    data = DicomDataset(archive, metadata=["path"])
+    multi = next(i for i in range(len(data)) if data[i][1]["path"].endswith("multi.dcm"))
+    batch, meta = data[[multi, multi]]
+    assert tuple(batch.shape) == (2, 4, 12, 10) and meta["path"][0].endswith("multi.dcm")
+    with pytest.raises(ValueError, match="samples of one batch differ"):
+        data[[multi, (multi + 1) % len(data)]]
+
+
+def test_series_samples(archive: Path) -> None:
+    data = DicomDataset(archive, unit="series", metadata=["affine", "SeriesInstanceUID"])
+    assert len(data) == 3
+    for tensor, meta in data:
+        volume = load_series(sorted(archive.rglob("*.dcm")),
+                             series_uid=meta["SeriesInstanceUID"])
+        np.testing.assert_array_equal(tensor.numpy(), volume.array)
+        np.testing.assert_allclose(meta["affine"], volume.affine)
+
+
+def test_stored_values_without_rescale(archive: Path) -> None:
+    data = DicomDataset(sorted((archive / "b").glob("*.dcm")), dtype=None, metadata=["path"])
+    for tensor, meta in data:
+        pixels = pydicom.dcmread(meta["path"]).pixel_array
+        assert tensor.dtype == torch.int16
+        np.testing.assert_array_equal(tensor.numpy(), pixels)
+
+
+def test_tensors_are_writable_and_made_without_warnings(archive: Path) -> None:
+    """torch.from_numpy warns for a read-only array: each sample owns a fresh one."""
+    bulk = pytest.importorskip("fastdcm.bulk")
+    table = bulk.scan(archive, workers=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for data in (DicomDataset(archive, dtype=None), DicomDataset(table, dtype=None),
+                     DicomDataset(archive), DicomDataset(table, unit="frame")):
+            for tensor in data:
+                assert tensor.numpy().flags.writeable
+
+
+def test_index_rows_are_read_without_parsing(tmp_path: Path) -> None:
+    bulk = pytest.importorskip("fastdcm.bulk")
+    series = Series(seed=5)
+    paths = write_slices(tmp_path, series)
+    data = DicomDataset(bulk.scan(tmp_path, workers=1), metadata=["path"])
+    for path in paths:  # break every header: a parse would fail now
+        with open(path, "r+b") as file:
+            file.write(b"\0" * 132)
+    got = {meta["path"]: tensor for tensor, meta in data}
+    for k, path in enumerate(paths):
+        np.testing.assert_array_equal(got[str(path)].numpy(),
+                                      series.stored[k].astype(np.float32) - 1024)
+
+
+def test_pickle_round_trip(archive: Path) -> None:
+    data = DicomDataset(archive / "c", unit="frame", metadata=["path", "frame", "Rows"])
+    first = data[0]  # opens the file in this process
+    copy = pickle.loads(pickle.dumps(data))
+    assert len(copy) == len(data) == 4
+    for index in range(len(data)):
+        tensor, meta = copy[index]
+        assert torch.equal(tensor, data[index][0])
+        assert meta == data[index][1]
+    assert torch.equal(first[0], copy[0][0])
+    data.close()
+
+
+def test_open_files_are_not_shared_after_fork(archive: Path, monkeypatch: Any) -> None:
+    files = _samples.OpenFiles()
+    path = str(archive / "c" / "multi.dcm")
+    parents = files.slices(path)
+    monkeypatch.setattr(os, "getpid", lambda: -1)  # as a forked worker sees itself
+    mine = files.slices(path)
+    assert mine is not parents and mine[0].dataset is not parents[0].dataset
+    files.close()  # closes what this "worker" opened, not the parent's
+    assert mine[0].dataset._source.closed and not parents[0].dataset._source.closed
+    monkeypatch.undo()
+    _slices.close(parents)
+
+
+def test_bad_unit(archive: Path) -> None:
+    with pytest.raises(ValueError, match="unit"):
+        DicomDataset(archive, unit="volume")
