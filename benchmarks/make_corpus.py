@@ -24,11 +24,10 @@ Usage: python benchmarks/make_corpus.py [--out DIR] [--force]
 """
 from __future__ import annotations
 
-import argparse
-import json
-import shutil
 from pathlib import Path
 from typing import Dict, List
+
+import harness
 
 import numpy as np
 from pydicom import dcmread
@@ -45,7 +44,6 @@ CT_SERIES = 4
 ENHANCED_FRAMES = 2000
 ENHANCED_COPIES = 3
 ENHANCED_SIZE = 16  # rows and columns of each frame
-MANIFEST = "manifest.json"
 
 
 def _uid(*seed: object) -> str:
@@ -224,41 +222,19 @@ def make_enhanced(out: Path, frames: int = ENHANCED_FRAMES, copies: int = ENHANC
 
 def generate(out: Path) -> Dict[str, List[Path]]:
     """Write the whole corpus into `out` (emptied first) and its manifest."""
-    if out.exists():
-        shutil.rmtree(out)
+    harness.fresh_folder(out)
     corpus = {
         "ct": make_ct(out / "ct"),
         "enhanced_undefined": make_enhanced(out / "enhanced", undefined=True),
         "enhanced_defined": make_enhanced(out / "enhanced", undefined=False),
     }
-    names = {kind: [str(p.relative_to(out)) for p in paths] for kind, paths in corpus.items()}
-    (out / MANIFEST).write_text(json.dumps({"version": CORPUS_VERSION, "files": names}, indent=1))
-    return corpus
+    return harness.write_manifest(out, CORPUS_VERSION, corpus)
 
 
 def ensure_corpus(out: Path = DEFAULT_DIR) -> Dict[str, List[Path]]:
     """Paths of an up-to-date corpus in `out` by kind, generating it when missing or stale."""
-    try:
-        manifest = json.loads((out / MANIFEST).read_text())
-        corpus = {kind: [out / name for name in names]
-                  for kind, names in manifest["files"].items()}
-        if (manifest["version"] == CORPUS_VERSION
-                and all(p.is_file() for paths in corpus.values() for p in paths)):
-            return corpus
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
-    return generate(out)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_DIR)
-    parser.add_argument("--force", action="store_true", help="regenerate even if up to date")
-    args = parser.parse_args()
-    corpus = generate(args.out) if args.force else ensure_corpus(args.out)
-    for kind, paths in corpus.items():
-        print(f"{kind}: {len(paths)} files, e.g. {paths[0]}")
+    return harness.ensure_corpus(out, CORPUS_VERSION, generate)
 
 
 if __name__ == "__main__":
-    main()
+    harness.corpus_main(__doc__.split("\n\n")[0], DEFAULT_DIR, generate, ensure_corpus)

@@ -22,13 +22,12 @@ Usage: python benchmarks/make_pixel_corpus.py [--out DIR] [--force]
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Dict, List
+
+import harness
 
 import imagecodecs
 import numpy as np
@@ -43,7 +42,6 @@ from pydicom.uid import (
 CORPUS_VERSION = 2
 DEFAULT_DIR = Path(os.environ.get("FASTDCM_PIXEL_CORPUS",
                                   Path(tempfile.gettempdir()) / "fastdcm-pixel-corpus"))
-MANIFEST = "manifest.json"
 SIZE = 512
 MULTIFRAME_FRAMES = 500
 CT_FILES = 20
@@ -178,40 +176,18 @@ def make_jpeg_family(out: Path) -> Dict[str, Path]:
 
 
 def generate(out: Path = DEFAULT_DIR) -> Dict[str, List[Path]]:
-    if out.exists():
-        shutil.rmtree(out)
+    harness.fresh_folder(out)
     corpus: Dict[str, List[Path]] = {"multiframe": [make_multiframe(out)],
                                      "ct12": make_ct(out, 12), "ct16": make_ct(out, 16),
                                      "rle": [make_rle(out)]}
     corpus.update({kind: [path] for kind, path in make_jpeg_family(out).items()})
-    names = {kind: [str(p.relative_to(out)) for p in paths] for kind, paths in corpus.items()}
-    (out / MANIFEST).write_text(json.dumps({"version": CORPUS_VERSION, "files": names}, indent=1))
-    return corpus
+    return harness.write_manifest(out, CORPUS_VERSION, corpus)
 
 
 def ensure_corpus(out: Path = DEFAULT_DIR) -> Dict[str, List[Path]]:
     """Paths of an up-to-date corpus in `out` by kind, generating it when missing or stale."""
-    try:
-        manifest = json.loads((out / MANIFEST).read_text())
-        corpus = {kind: [out / name for name in names]
-                  for kind, names in manifest["files"].items()}
-        if (manifest["version"] == CORPUS_VERSION
-                and all(p.is_file() for paths in corpus.values() for p in paths)):
-            return corpus
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
-    return generate(out)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_DIR)
-    parser.add_argument("--force", action="store_true", help="regenerate even when current")
-    args = parser.parse_args()
-    corpus = generate(args.out) if args.force else ensure_corpus(args.out)
-    for kind, paths in corpus.items():
-        print(f"{kind}: {len(paths)} file(s) in {args.out}")
+    return harness.ensure_corpus(out, CORPUS_VERSION, generate)
 
 
 if __name__ == "__main__":
-    main()
+    harness.corpus_main(__doc__.split("\n\n")[0], DEFAULT_DIR, generate, ensure_corpus)

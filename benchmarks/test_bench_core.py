@@ -20,13 +20,13 @@ prints the ratios and checks them:
 from __future__ import annotations
 
 import itertools
-import time
-from typing import Any, Callable, Iterable, List, Optional
+from typing import Any, Callable, Iterable, List
 
 import pydicom
 import pytest
 
 import fastdcm
+from harness import run
 
 try:
     import dicomsdl
@@ -54,19 +54,6 @@ def index_values(ds: Any) -> tuple:
     return (ds.PatientID, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID,
             ds.Modality, ds.StudyDate, ds.Rows, ds.Columns, ds.InstanceNumber,
             ds.ImagePositionPatient)
-
-
-def run(benchmark: Any, work: Callable[[], Any], reader: str, target: Optional[float] = None,
-        warm_seconds: float = 0.2) -> Any:
-    """Warm `work` up (imports, caches, page cache), then benchmark it, labelled for report.py."""
-    end = time.perf_counter() + warm_seconds
-    work()
-    while time.perf_counter() < end:
-        work()
-    benchmark.extra_info["reader"] = reader
-    if target is not None:
-        benchmark.extra_info["target"] = target
-    return benchmark(work)
 
 
 # -- (a) header parse -----------------------------------------------------------------------

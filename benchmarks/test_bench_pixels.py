@@ -26,10 +26,9 @@ it; benchmarks/report.py prints and checks the ratios):
 from __future__ import annotations
 
 import itertools
-import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List
 
 import numpy as np
 import pydicom
@@ -38,6 +37,7 @@ from pydicom.encaps import generate_frames
 from pydicom.pixels import pixel_array as pydicom_pixel_array
 
 import fastdcm
+from harness import run
 import make_pixel_corpus
 
 try:
@@ -65,19 +65,6 @@ def pixel_corpus() -> Dict[str, List[str]]:
 
 def rotate(paths: Iterable[str]) -> Callable[[], str]:
     return itertools.cycle(list(paths)).__next__
-
-
-def run(benchmark: Any, work: Callable[[], Any], reader: str,
-        target: Optional[float] = None) -> Any:
-    """Warm `work` up, then benchmark it, labelled for report.py."""
-    end = time.perf_counter() + 0.2
-    work()
-    while time.perf_counter() < end:
-        work()
-    benchmark.extra_info["reader"] = reader
-    if target is not None:
-        benchmark.extra_info["target"] = target
-    return benchmark(work)
 
 
 # -- p1: one frame of a large multi-frame file ----------------------------------------------
