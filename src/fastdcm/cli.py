@@ -20,6 +20,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy
 
 from fastdcm import _bulk_cli, _scanner, dictionary
+from fastdcm.bench import command as bench_command
 from fastdcm.dataset import Dataset, Element
 from fastdcm.errors import InvalidDicomError
 from fastdcm.reader import read
@@ -278,3 +279,8 @@ def _number(value: object, vr: str) -> str:
 # -- index (fastdcm/_bulk_cli.py: the bulk indexer's options and summary) -------------------
 
 command("index", _bulk_cli.HELP, _bulk_cli.add_arguments)(_bulk_cli.run)
+
+
+# -- bench (fastdcm/bench/: readers side by side on the user's files) ----------------------
+
+command("bench", bench_command.HELP, bench_command.add_arguments)(bench_command.run)

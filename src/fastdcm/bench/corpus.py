@@ -129,7 +129,11 @@ def enhanced_ct(size: int, frames: int) -> bytes:
                                                  ["-125.0", "-125.0", f"{-1.25 * i:.2f}"])]])]
                  for i in range(frames)]
     shared = [[sequence(0x00289110, [[element(0x00280030, "DS", ["0.5", "0.5"]),
-                                      element(0x00180050, "DS", "1.25")]])]]
+                                      element(0x00180050, "DS", "1.25")]]),
+               sequence(0x00209116, [[element(0x00200037, "DS", ["1", "0", "0", "0", "1", "0"])]]),
+               sequence(0x00289145, [[element(0x00281052, "DS", "-1024"),
+                                      element(0x00281053, "DS", "1"),
+                                      element(0x00281054, "LO", "HU")]])]]
     elements = _image_elements(uid, ENHANCED_CT, size, frames) + [
         sequence(0x52009229, shared), sequence(0x52009230, per_frame),
         element(0x7FE00010, "OW", anatomy(100, size, frames).tobytes()),
@@ -182,7 +186,11 @@ def _item(data: bytes) -> bytes:
 def rle_multiframe(size: int, frames: int) -> bytes:
     uid = f"{UID_ROOT}.5"
     fragments = [_item(rle_frame(f)) for f in anatomy(200, size, frames)]
-    pixel_data = (_header(0x7FE00010, "OB", UNDEFINED) + _item(b"") + b"".join(fragments)
+    # The Basic Offset Table is filled in, as most writers do (dicomsdl 0.109 crashes on
+    # multi-frame files whose table is empty, which the standard allows).
+    offsets = np.cumsum([0] + [len(f) for f in fragments[:-1]], dtype=np.uint32)
+    pixel_data = (_header(0x7FE00010, "OB", UNDEFINED) + _item(offsets.astype("<u4").tobytes())
+                  + b"".join(fragments)
                   + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
     body = data_set(_image_elements(uid, MULTIFRAME_WORD_SC, size, frames)) + pixel_data
     return part10(MULTIFRAME_WORD_SC, uid, RLE_LOSSLESS, body)

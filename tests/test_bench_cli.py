@@ -1,0 +1,126 @@
+"""`fastdcm bench` end to end on a tiny generated corpus (3 files of 32 x 32, 2 rounds).
+
+What matters to a user: the report files appear, every (task, reader) pair has its row,
+and a reader that gives wrong answers is flagged rather than shown as fast.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fastdcm import cli
+from fastdcm.bench import corpus, readers
+
+pydicom = pytest.importorskip("pydicom")
+
+TASKS = ["headers", "tags", "pixels", "frames"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    corpus.generate(folder, slices=1, size=32, frames=3)
+    return folder
+
+
+def make_wrong() -> readers.Reader:
+    """fastdcm with an off-by-one in every answer: fast, and wrong."""
+    right = readers.make_fastdcm()
+    return dataclasses.replace(
+        right, name="wrong",
+        headers=lambda p: right.headers(p) + ".9",
+        tags=lambda p: (None,) + right.tags(p)[1:],
+        pixels=lambda p: right.pixels(p) + 1,
+        frame=lambda p, i: right.frame(p, i + 1 if i == 0 else i - 1),
+        index=None)
+
+
+def bench(capsys, *args: str) -> tuple:
+    status = cli.main(["bench", *args, "--rounds", "2", "--warmup", "0"])
+    return status, capsys.readouterr().out
+
+
+def table_rows(out: str) -> dict:
+    """(task, reader) -> the rest of the row, from the printed table."""
+    rows = {}
+    for line in out.splitlines():
+        cells = re.split(r"\s{2,}", line.strip())
+        if len(cells) >= 3 and cells[0] in TASKS + ["index"]:
+            rows[cells[0], cells[1]] = cells[2:]
+    return rows
+
+
+def test_generated_files_read_alike(tiny):
+    """The generator's own pixels come back from pydicom, RLE included."""
+    rle = pydicom.dcmread(tiny / "rle_multiframe.dcm")
+    assert np.array_equal(rle.pixel_array, corpus.anatomy(200, 32, 3))
+    enhanced = pydicom.dcmread(tiny / "enhanced_ct.dcm")
+    assert enhanced.PerFrameFunctionalGroupsSequence[2].PlanePositionSequence[0] \
+        .ImagePositionPatient[2] == -2.5
+
+
+def test_report_and_rows(tiny, tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    status, out = bench(capsys, str(tiny), "--readers", "fastdcm,pydicom",
+                        "--tasks", ",".join(TASKS), "--out", str(out_dir))
+    assert status == 0, out
+    rows = table_rows(out)
+    assert set(rows) == {(t, r) for t in TASKS for r in ("fastdcm", "pydicom")}
+    assert all(row[-1] == "ok" for row in rows.values()), out
+    assert rows["frames", "fastdcm"][0] == "2"  # the two multi-frame files
+    assert (out_dir / "report.md").read_text().count("| fastdcm |") == len(TASKS)
+    results = json.loads((out_dir / "results.json").read_text())["results"]
+    assert len(results) == 2 * len(TASKS) and all(len(r["times"]) == 2 for r in results)
+    if importlib.util.find_spec("matplotlib"):
+        assert (out_dir / "bench.png").stat().st_size > 0
+    else:
+        assert "matplotlib is not installed" in out
+
+
+def test_wrong_reader_is_flagged(tiny, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(readers.READERS, "wrong", ("wrong-reader", make_wrong))
+    status, out = bench(capsys, str(tiny), "--readers", "pydicom,wrong",
+                        "--tasks", ",".join(TASKS), "--out", str(tmp_path))
+    assert status == 1
+    rows = table_rows(out)
+    for task in TASKS:
+        assert rows[task, "wrong"][-1].startswith("MISMATCH"), out
+        assert rows[task, "pydicom"][-1] == "ok"
+    assert rows["frames", "wrong"][-1] == "MISMATCH 2/2"
+
+
+def test_missing_reader_says_how_to_install(tiny, tmp_path, capsys, monkeypatch):
+    def missing() -> readers.Reader:
+        raise ImportError("no such library")
+    monkeypatch.setitem(readers.READERS, "absent", ("absent-dicom", missing))
+    status, out = bench(capsys, str(tiny), "--readers", "fastdcm,absent", "--tasks", "tags",
+                        "--out", str(tmp_path))
+    assert status == 0
+    assert "absent: not installed, skipped (pip install absent-dicom)" in out
+    assert set(table_rows(out)) == {("tags", "fastdcm")}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pyarrow") is None, reason="needs pyarrow")
+def test_index_task(tiny, tmp_path, capsys):
+    status, out = bench(capsys, str(tiny), "--readers", "fastdcm,pydicom", "--tasks", "index",
+                        "--out", str(tmp_path))
+    assert status == 0, out
+    assert table_rows(out)["index", "fastdcm"][-1] == "ok"
+
+
+def test_without_dir_generates_and_removes_corpus(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(corpus, "generate",
+                        functools.partial(corpus.generate, slices=2, size=16, frames=2))
+    status, out = bench(capsys, "--readers", "fastdcm", "--tasks", "headers",
+                        "--out", str(tmp_path))
+    assert status == 0, out
+    folder = re.search(r"generating a corpus in (\S+)", out).group(1)
+    assert not Path(folder).exists()
+    assert "4 files" in out
