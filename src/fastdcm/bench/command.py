@@ -13,7 +13,7 @@ import shlex
 import sys
 import tempfile
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 from fastdcm.bench import corpus, readers, report, runner, tasks
 from fastdcm.errors import InvalidDicomError
