@@ -34,8 +34,10 @@ def test_keys_tuples_ints_and_keywords_find_the_same_element():
     assert ds["Rows"].tag == ds[0x00280010].tag == ds[(0x0028, 0x0010)].tag == 0x00280010
     assert "Rows" in ds and 0x00280010 in ds and "PatientComments" not in ds
     assert ds.get("PatientComments") is None
-    with pytest.raises(KeyError):
-        ds["NotAKeyword"]
+    for bad in ("NotAKeyword", -1, 1 << 32, (0x10000, 0), (1.5, 2), 2.5):
+        with pytest.raises(KeyError):
+            ds[bad]
+        assert bad not in ds
     with pytest.raises(AttributeError):
         ds.PatientComments  # a keyword of the dictionary, absent from this file
 

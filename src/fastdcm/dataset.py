@@ -33,13 +33,16 @@ _DIRECT_VRS = frozenset(
 def tag_of(key: Key) -> int:
     """A tag from an int, a (group, element) pair or a keyword; KeyError when unknown."""
     if isinstance(key, int):
-        return key
+        if 0 <= key <= 0xFFFFFFFF:
+            return key
+        raise KeyError(key)
     if isinstance(key, str):
         tag = dictionary.tag_for_keyword(key)
         if tag is None:
             raise KeyError(key)
         return tag
-    if isinstance(key, tuple) and len(key) == 2:
+    if (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], int)
+            and isinstance(key[1], int) and 0 <= key[0] <= 0xFFFF and 0 <= key[1] <= 0xFFFF):
         return (key[0] << 16) | key[1]
     raise KeyError(key)
 
