@@ -17,6 +17,7 @@ import gc
 import json
 import os
 import warnings
+from collections import deque
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 import pyarrow as pa
@@ -81,8 +82,7 @@ class _Rows:
         self.frame_counts = self.lists["number_of_frames"]
 
     def add(self, row: Sequence[Any]) -> None:
-        for column, value in zip(self.row_lists, row):
-            column.append(value)
+        deque(map(list.append, self.row_lists, row), 0)  # the loop in C, not Python
 
     def add_error(self, path: str, size: Optional[int], mtime: Optional[int],
                   error: str) -> None:
@@ -143,22 +143,23 @@ def _read_file(plan: Plan, rows: _Rows, path: str, size: int, mtime: int) -> Non
         errors: List[str] = [] if first is None else [first]
         for index, column in zip(plan.json_indexes, rows.json_lists):
             column.append(_element_json(ds, plan.columns[index].tag, errors))
-        sop_classes = rows.sop_classes
-        if sop_classes[-1] is None:
-            sop_classes[-1] = ds.file_meta.get_value(MEDIA_STORAGE_SOP_CLASS_UID)
-            dicomdir = sop_classes[-1] == DICOMDIR_SOP_CLASS or DIRECTORY_RECORD_SEQUENCE in ds
+        sop_class = rows.sop_classes[-1]
+        if sop_class is None:
+            sop_class = rows.sop_classes[-1] = ds.file_meta.get_value(
+                MEDIA_STORAGE_SOP_CLASS_UID)
+            dicomdir = sop_class == DICOMDIR_SOP_CLASS or DIRECTORY_RECORD_SEQUENCE in ds
         else:
-            dicomdir = sop_classes[-1] == DICOMDIR_SOP_CLASS
-        locator = _locate(ds, path, size, errors)
-        if locator is not None and not rows.frame_counts[-1]:
+            dicomdir = sop_class == DICOMDIR_SOP_CLASS
+        syntax = ds.transfer_syntax_uid
+        locator = _locate(ds, syntax, path, size, errors)
+        if locator is None:
+            locator = NO_LOCATOR
+        elif not rows.frame_counts[-1]:
             rows.frame_counts[-1] = 1  # absent, empty or 0: one frame, as pydicom counts
-        row = [path, size, mtime, None, dicomdir, ds.transfer_syntax_uid or None]
-        row += locator or (None, None, None, None)
         if plan.all_tags:
-            row.append(_guarded(lambda: json.dumps(ds.to_json_dict()), errors))
-        if errors:
-            row[3] = errors[0]
-        rows.add(row)
+            locator += (_guarded(lambda: json.dumps(ds.to_json_dict()), errors),)
+        rows.add((path, size, mtime, errors[0] if errors else None, dicomdir,
+                  syntax or None) + locator)
 
 
 def _guarded(make: Any, errors: List[str]) -> Any:
@@ -178,13 +179,15 @@ def _element_json(ds: Any, tag: int, errors: List[str]) -> Optional[str]:
 
 
 Locator = Tuple[int, int, Optional[List[int]], Optional[List[int]]]
+NO_LOCATOR = (None, None, None, None)
 
 
-def _locate(ds: Any, path: str, size: int, errors: List[str]) -> Optional[Locator]:
+def _locate(ds: Any, syntax: Optional[str], path: str, size: int, errors: List[str]
+            ) -> Optional[Locator]:
     """(value offset, value length, frame offsets, frame lengths) of the pixel element in
     the file, or None without one (or when the data set was deflated: its offsets are not
     file offsets)."""
-    if ds.transfer_syntax_uid in DEFLATED_SYNTAXES:
+    if syntax in DEFLATED_SYNTAXES:
         return None
     header = pixel_header(ds)
     if header is None:
