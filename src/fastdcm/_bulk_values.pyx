@@ -11,7 +11,6 @@ values are exactly those the facade gives.
 """
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.list cimport PyList_Append
-from cpython.unicode cimport PyUnicode_DecodeLatin1
 from libc.stdint cimport uint32_t
 
 from fastdcm._scanner cimport ElementRecord, ElementTable
@@ -26,10 +25,6 @@ cdef uint32_t UNDEFINED_LENGTH = 0xFFFFFFFFu
 UNKNOWN = (0, 0, 0, UNDEFINED_LENGTH)
 cdef int VR_PN = 0x4E50
 cdef int VR_LO = 0x4F4C
-# Code strings (AS CS DA DT TM): several values are the Latin-1 text without its trailing
-# padding, split on backslashes (fastdcm.values' rule), which the C decoders leave to Python.
-cdef frozenset CODE_STRING_VRS = frozenset(
-    ord(vr[0]) | (ord(vr[1]) << 8) for vr in ("AS", "CS", "DA", "DT", "TM"))
 # The empty value of each VR that converts without looking at its data set (every VR but
 # SQ, UN and the ambiguous ones), as fastdcm.values gives it: many indexed tags are
 # present and empty (Accession Number, Patient's Birth Date...).
@@ -85,10 +80,6 @@ def append_values(object ds, tuple tags, tuple lists, list columns):
                                           record.end - record.offset) else record.vr,
                                       <const unsigned char*>view.buf + record.offset,
                                       record.end - record.offset, little, &ok)
-            if not ok and record.end <= view.len and record.vr in CODE_STRING_VRS:
-                value = _code_strings(<const unsigned char*>view.buf + record.offset,
-                                      record.end - record.offset)
-                ok = True
             if not ok:
                 vr = PLAIN_VRS.get(record.vr) if record.end <= view.len else None
                 try:
@@ -110,14 +101,6 @@ def append_values(object ds, tuple tags, tuple lists, list columns):
     finally:
         PyBuffer_Release(&view)
     return first_error
-
-
-cdef object _code_strings(const unsigned char* p, Py_ssize_t n):
-    """A code string's value: the text less trailing spaces and NULs, split on "\\"."""
-    while n > 0 and (p[n - 1] == 32 or p[n - 1] == 0):
-        n -= 1
-    text = PyUnicode_DecodeLatin1(<const char*>p, n, NULL)
-    return text.split("\\") if "\\" in text else text
 
 
 cdef inline bint _has_groups(const unsigned char* p, Py_ssize_t n) noexcept:

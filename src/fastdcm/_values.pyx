@@ -177,9 +177,10 @@ def decode_AT(Bytes raw, bint little_endian, encodings=None):
 # -- the commonest header values, straight from the buffer ---------------------------------
 # Reading a handful of index values per file is dominated by per-value Python overhead, so
 # the VRs that make up most index columns (UI, CS, DA, TM, DT, AS, ASCII SH/LO, US, IS, DS)
-# are decoded here in one step when their bytes are plain. Anything unusual (a backslash, a
-# non-ASCII byte, an escape, an empty or odd-sized value) is left to values.py, which knows
-# every pydicom rule; these fast cases give exactly what it would give.
+# are decoded here in one step when their bytes are plain. Anything unusual (a backslash
+# outside the code strings, a non-ASCII byte, an escape, an empty or odd-sized value) is
+# left to values.py, which knows every pydicom rule; these fast cases give exactly what it
+# would give.
 
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeLatin1
@@ -299,11 +300,9 @@ cdef object decode_common(uint16_t vr, const unsigned char* p, Py_ssize_t n, bin
             b -= 1
         return PyUnicode_DecodeLatin1(<const char*>p + a, b - a, NULL)
     if vr == VR_CS or vr == VR_DA or vr == VR_TM or vr == VR_DT or vr == VR_AS:
-        b = _unpadded(p, n)
-        if _has(p, b, BACKSLASH):
-            ok[0] = False
-            return None
-        return PyUnicode_DecodeLatin1(<const char*>p, b, NULL)
+        # values.py's rule: Latin-1 text less trailing padding, several values split.
+        text = PyUnicode_DecodeLatin1(<const char*>p, _unpadded(p, n), NULL)
+        return text.split("\\") if _has(p, n, BACKSLASH) else text
     if vr == VR_SH or vr == VR_LO:
         for i in range(n):
             if p[i] >= 0x80 or p[i] == 0x1B or p[i] == BACKSLASH:
