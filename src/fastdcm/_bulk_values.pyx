@@ -13,6 +13,7 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.list cimport PyList_Append
 from libc.stdint cimport uint32_t
 
+from fastdcm._bytes cimport read_tag, u32
 from fastdcm._scanner cimport ElementRecord, ElementTable
 from fastdcm._values cimport decode_common
 
@@ -140,13 +141,13 @@ def pixel_header(object ds):
         if left < 8:
             return None if source.complete and left <= 0 else UNKNOWN
         p = <const unsigned char*>view.buf + pos
-        tag = (<uint32_t>_u16(p, little) << 16) | _u16(p + 2, little)
+        tag = read_tag(p, little)
         if tag != 0x7FE00010u and tag != 0x7FE00008u and tag != 0x7FE00009u:
             return None
         if ds.is_implicit_vr:
-            header, length = 8, _u32(p + 4, little)
+            header, length = 8, u32(p + 4, little)
         elif left >= 12 and (p[4], p[5]) in LONG_HEADER_VRS:
-            header, length = 12, _u32(p + 8, little)
+            header, length = 12, u32(p + 8, little)
         else:
             return UNKNOWN
         return tag, pos, pos + header, length
@@ -157,13 +158,3 @@ def pixel_header(object ds):
 # Explicit VRs a pixel element may have, all with the 12-byte header (4-byte length).
 LONG_HEADER_VRS = frozenset((ord(vr[0]), ord(vr[1])) for vr in ("OB", "OW", "OF", "OD", "OL",
                                                                 "OV", "UN"))
-
-
-cdef inline uint32_t _u16(const unsigned char* p, bint little) noexcept:
-    return (p[0] | (p[1] << 8)) if little else ((p[0] << 8) | p[1])
-
-
-cdef inline uint32_t _u32(const unsigned char* p, bint little) noexcept:
-    if little:
-        return p[0] | (p[1] << 8) | (p[2] << 16) | (<uint32_t>p[3] << 24)
-    return (<uint32_t>p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]

@@ -13,6 +13,8 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, int64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memchr
 
+from fastdcm._bytes cimport read_tag, u16, u32
+
 from fastdcm.errors import InvalidDicomError
 
 # Flags of an ElementRecord.
@@ -73,22 +75,6 @@ cdef struct Walker:
     int64_t error_offset
     uint32_t error_tag
     bint error_has_tag    # False when the bytes ended before a tag could be read
-
-
-cdef inline uint16_t u16(const uint8_t* p, bint little) noexcept nogil:
-    if little:
-        return p[0] | (<uint16_t>p[1] << 8)
-    return (<uint16_t>p[0] << 8) | p[1]
-
-
-cdef inline uint32_t u32(const uint8_t* p, bint little) noexcept nogil:
-    if little:
-        return p[0] | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
-    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
-
-
-cdef inline uint32_t read_tag(const uint8_t* p, bint little) noexcept nogil:
-    return (<uint32_t>u16(p, little) << 16) | u16(p + 2, little)
 
 
 cdef inline bint is_letter_pair(uint8_t b0, uint8_t b1) noexcept nogil:
