@@ -21,7 +21,7 @@ extensions = [
         [path],
         include_dirs=[numpy.get_include()],
         define_macros=macros,
-        extra_compile_args=["-O3"],
+        extra_compile_args=["-O3", "-ffp-contract=off"],
     )
     for path in sorted(glob.glob("src/fastdcm/*.pyx"))
 ]

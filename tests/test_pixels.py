@@ -71,6 +71,84 @@ def test_pixels_as_pydicom(path):
             assert_same_pixels(ds.frame(index), frames[index], lossy, f"frame {index}")
 
 
+def pydicom_modality(path):
+    """pydicom's pixel_array through its apply_modality_lut, or None when it fails."""
+    from pydicom.pixels import apply_modality_lut
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds = pydicom.dcmread(path, force=True)
+            return apply_modality_lut(ds.pixel_array, ds)
+        except Exception:
+            return None
+
+
+@pytest.mark.parametrize("path", FILES, ids=file_id)
+def test_rescaled_array_as_pydicom(path):
+    """rescaled_array in float64 is pydicom's apply_modality_lut(pixel_array); every frame
+    alone is the same frame of it."""
+    reference = pydicom_modality(path)
+    if reference is None:
+        pytest.skip("pydicom does not decode this file")
+    _, syntax = pydicom_pixels(path)
+    codec = REGISTRY.get(syntax)
+    lossy = codec is not None and codec.lossy
+    with fastdcm.read(path) as ds:
+        expected = reference.astype(np.float64)
+        assert_same_pixels(ds.rescaled_array(dtype=np.float64), expected, lossy, "all")
+        frames = expected if ds.num_frames > 1 else expected[np.newaxis]
+        for index in range(ds.num_frames):
+            out = np.empty(frames[index].shape, np.float64)
+            assert ds.rescaled_array(index, np.float64, out=out) is out
+            assert_same_pixels(out, frames[index], lossy, f"frame {index}")
+
+
+@pytest.mark.parametrize("path", FILES, ids=file_id)
+def test_copy_pixels_is_a_writable_pixel_array(path, monkeypatch):
+    """Equal to pixel_array, writable, and the same when the file is read in many chunks
+    on threads (the split size lowered so that these small files are split too)."""
+    from fastdcm.pixels import preads
+
+    reference, _ = pydicom_pixels(path)
+    if reference is None:
+        pytest.skip("pydicom does not decode this file")
+    with fastdcm.read(path) as ds:
+        pixels = ds.pixel_array
+        copy = ds.copy_pixels()
+        assert copy.flags.writeable and copy.dtype == pixels.dtype
+        assert np.array_equal(copy, pixels)
+        monkeypatch.setattr(preads, "SPLIT_BYTES", 4096)
+        out = np.zeros_like(copy)
+        assert ds.copy_pixels(out) is out and np.array_equal(out, pixels)
+
+
+def test_rescaled_array_corrects_high_bits_in_one_pass(tmp_path):
+    """Bits Stored 12 with high bits set, signed and unsigned: float32 Hounsfield units
+    equal to numpy's arithmetic on pydicom's corrected pixel_array."""
+    for signed in (0, 1):
+        path = tmp_path / f"dirty{signed}.dcm"
+        write_multiframe(path, 3, 8, 8)
+        reference = pydicom.dcmread(path)
+        reference.BitsStored, reference.HighBit = 12, 11
+        reference.PixelRepresentation = signed
+        reference.RescaleSlope, reference.RescaleIntercept = "0.5", "-1024"
+        raw = np.frombuffer(reference.PixelData, np.uint16).copy()
+        raw[::7] |= 0xF000
+        raw[1::5] |= 0x0800
+        reference.PixelData = raw.tobytes()
+        reference.save_as(path)
+        expected = pydicom.dcmread(path).pixel_array.astype(np.float32)
+        expected = expected * np.float32(0.5) + np.float32(-1024)
+        with fastdcm.read(path) as ds:
+            assert np.array_equal(ds.rescaled_array(), expected)
+            assert np.array_equal(ds.rescaled_array(2), expected[2])
+            with pytest.raises(ValueError, match="fractional"):
+                ds.rescaled_array(dtype=np.int32)
+            copy = ds.copy_pixels()
+            assert copy.flags.writeable and np.array_equal(copy, ds.pixel_array)
+
+
 def encapsulated_files():
     out = []
     for path in FILES:

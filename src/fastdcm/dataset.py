@@ -330,6 +330,25 @@ class Dataset(DatasetCore):
 
         return api.num_frames(self)
 
+    def copy_pixels(self, out: Optional["numpy.ndarray"] = None) -> "numpy.ndarray":
+        """``pixel_array`` as a private writable array, or written into `out`: for native
+        data in a file, read from the file straight into the array (on several threads
+        when large), about twice as fast as ``numpy.array(ds.pixel_array)``."""
+        from fastdcm.pixels import api
+
+        return api.copy_pixels(self, out)
+
+    def rescaled_array(self, frame: Optional[int] = None, dtype: Any = "float32",
+                       out: Optional["numpy.ndarray"] = None) -> "numpy.ndarray":
+        """Frame `frame` (every frame when None) in modality units (Hounsfield units for
+        CT), in `dtype`: equal to ``apply_modality_lut(ds.pixel_array, ds).astype(dtype)``
+        but computed in `dtype` (``arr.astype(dtype) * slope + intercept``) in one pass
+        over the stored bytes, into a new writable array or `out` (the fast way to model
+        input: about 3x less work than pixel_array followed by numpy)."""
+        from fastdcm.pixels import api
+
+        return api.rescaled_array(self, frame, dtype, out)
+
     def encoded_frame(self, index: int) -> memoryview:
         """The stored bytes of frame `index`, for callers with their own decoder."""
         from fastdcm.pixels import api

@@ -1,4 +1,5 @@
-"""ds.pixel_array, ds.frame(i), ds.num_frames and ds.encoded_frame(i), as pydicom decodes.
+"""ds.pixel_array, ds.frame(i), ds.num_frames, ds.encoded_frame(i) and ds.rescaled_array(),
+as pydicom decodes.
 
 The description of the pixel data and the location of every frame are worked out once per
 data set and kept beside it (a weak mapping: they go with the data set). Decoded frames go
@@ -18,9 +19,10 @@ from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 import numpy as np
 
 from fastdcm.errors import DecodeError, InvalidDicomError
-from fastdcm.pixels import color, encapsulated, jpeg, native
+from fastdcm.pixels import color, encapsulated, jpeg, luts, native, preads
 from fastdcm.pixels.codecs import Codec, codec_for
 from fastdcm.pixels.description import PixelDescription, describe
+from fastdcm.pixels.rescale import rescale_into
 
 if TYPE_CHECKING:
     from fastdcm.dataset import Dataset
@@ -103,6 +105,74 @@ def pixel_array(ds: "Dataset") -> np.ndarray:
     return out if out.shape[0] > 1 else out[0]
 
 
+def copy_pixels(ds: "Dataset", out: Optional[np.ndarray] = None) -> np.ndarray:
+    """pixel_array as a new writable array (or written into `out`, shaped and typed as
+    pixel_array). Native data stored as the array lays it out is read from the file
+    straight into the array (see preads); anything else is copied from pixel_array."""
+    state = _state(ds)
+    desc = state.desc
+    path = ds._source.path
+    direct = (path is not None and state.frames is None and desc.little_endian
+              and desc.bits_allocated > 1 and desc.photometric not in ("YBR_FULL", "YBR_FULL_422")
+              and (desc.samples == 1 or desc.planar == 0))
+    if not direct:
+        pixels = pixel_array(ds)
+        if out is None:
+            return np.array(pixels)
+        np.copyto(out, pixels, casting="no")
+        return out
+    nbytes = state.count * int(native.frame_length(desc))
+    shape = (state.count,) + desc.frame_shape if state.count > 1 else desc.frame_shape
+    if out is None:
+        aligned = desc.offset % desc.dtype.itemsize == 0
+        raw = preads.aligned_empty(nbytes, desc.offset if aligned else 0)
+        out = raw.view(desc.dtype).reshape(shape)
+    elif out.shape != shape or out.dtype != desc.dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous {desc.dtype} array shaped {shape}")
+    ds._source_view()  # raises when the data set is closed
+    try:
+        preads.pread_into(path, out, desc.offset)
+    except (OSError, ValueError) as exc:
+        raise DecodeError(f"cannot read the pixel data: {exc}", desc.offset, desc.tag) from exc
+    if desc.corrects_unused_bits:
+        native.correct_unused_bits(out, desc.bits_stored)  # in place: `out` is writable
+    return out
+
+
+def rescaled_array(ds: "Dataset", index: Optional[int] = None, dtype: Any = np.float32,
+                   out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Frame `index` (every frame when None) in modality units, in `dtype`: what
+    ``apply_modality_lut(pixel_array, ds)`` gives, computed in `dtype`'s precision as
+    ``arr.astype(dtype) * slope + intercept``. Native monochrome data goes from the file's
+    bytes to `out` in one pass (see fastdcm._convert); a new writable array unless `out`
+    (shaped as the frames) is given."""
+    state = _state(ds)
+    desc = state.desc
+    view = ds._source_view()
+    first, count = (0, state.count) if index is None else (_check_index(state, index), 1)
+    bits_stored = 0
+    if (state.frames is None and desc.little_endian and desc.samples == 1
+            and desc.bits_allocated > 1):
+        stored = native.read(view, desc, first, count, correct=False)
+        if desc.corrects_unused_bits:
+            bits_stored = desc.bits_stored
+    else:
+        stored = pixel_array(ds) if index is None else frame(ds, first)
+    if out is None:
+        out = np.empty(stored.shape, dtype)
+    elif out.shape != stored.shape:
+        raise ValueError(f"out is shaped {out.shape}, the pixels {stored.shape}")
+    if ds.get_value("ModalityLUTSequence"):
+        if bits_stored:
+            stored = native.correct_unused_bits(stored, bits_stored)
+        np.copyto(out, luts.apply_modality_lut(stored, ds), casting="unsafe")
+        return out
+    parameters = luts.rescale_parameters(ds)
+    slope, intercept = parameters if parameters is not None else (None, None)
+    rescale_into(out, stored, slope, intercept, bits_stored)
+    return out
+
+
 def encoded_frame(ds: "Dataset", index: int) -> memoryview:
     """The bytes of frame `index` as stored, for callers with their own decoder (a GPU
     decoder, a web viewer): a view of the file when the frame is one fragment (or native),
@@ -140,24 +210,34 @@ def _check(view: memoryview, state: _State, index: int) -> None:
 
 def _failed(state: _State, index: int, exc: Exception) -> DecodeError:
     assert state.codec is not None
-    return DecodeError(f"{state.codec.name} decoding failed: {exc}", state.desc.offset,
-                       state.desc.tag, frame=index)
+    return _named(state.codec, state.desc, index, exc)
+
+
+def _named(codec: Codec, desc: PixelDescription, index: int, exc: Exception) -> DecodeError:
+    return DecodeError(f"{codec.name} decoding failed: {exc}", desc.offset, desc.tag,
+                       frame=index)
 
 
 def _decode(view: memoryview, state: _State, index: int,
             out: Optional[np.ndarray] = None) -> np.ndarray:
-    """Frame `index` decoded and processed; decoders that can write into `out` (shaped and
+    assert state.frames is not None
+    return decode_frame(encapsulated.frame_bytes(view, state.frames[index]), state.desc,
+                        index, out)
+
+
+def decode_frame(data: Any, desc: PixelDescription, index: int = 0,
+                 out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Encoded frame `index` decoded and processed exactly as ds.frame(index) gives it, for
+    callers that fetched the bytes themselves (a loader reading a frame at the offset a bulk
+    index gives, without parsing the file). Decoders that can write into `out` (shaped and
     typed as the frame) do, and then `out` is what is returned."""
-    desc = state.desc
-    codec = state.codec
-    assert state.frames is not None and codec is not None
-    data = encapsulated.frame_bytes(view, state.frames[index])
+    codec = codec_for(desc)
     try:
         arr, photometric = codec.decode(data, desc, out)
     except (InvalidDicomError, MemoryError):
         raise
     except Exception as exc:  # the libraries raise their own types
-        raise _failed(state, index, exc) from exc
+        raise _named(codec, desc, index, exc) from exc
     if arr is not out:
         arr = _conform(arr, desc, index)
     arr = _correct(arr, data, desc)

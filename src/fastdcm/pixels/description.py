@@ -7,8 +7,7 @@ data set pydicom refuses is refused here too, as a DecodeError naming the attrib
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -46,9 +45,10 @@ _ATTRIBUTES = {  # tag -> (keyword, name used in messages)
 }
 
 
-@dataclass(frozen=True)
-class PixelDescription:
-    """The pixel element and the image it holds (one description per data set)."""
+class PixelDescription(NamedTuple):
+    """The pixel element and the image it holds (one description per data set; a named
+    tuple because one is made for every data set whose pixels are read, and a tuple is
+    the cheapest immutable record to make)."""
 
     tag: int                 # which of Pixel Data, Float or Double Float Pixel Data
     vr: str                  # the pixel element's VR (OB/OW matters for 8-bit big endian)
@@ -97,8 +97,9 @@ class PixelDescription:
 
 def describe(ds: "Dataset") -> PixelDescription:
     """The description of the pixel data of `ds` (a data set or a sequence item)."""
+    table = ds._table
     present = [tag for tag in (FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA, PIXEL_DATA)
-               if tag in ds]
+               if table.find(tag) >= 0]
     if not present:
         raise DecodeError("the data set has no Pixel Data, Float Pixel Data or Double Float "
                           "Pixel Data")
@@ -175,6 +176,8 @@ def describe(ds: "Dataset") -> PixelDescription:
 def _required(ds: "Dataset", tag: int) -> Any:
     # Attribute access is the data set's fastest path to a value (answered in C).
     value = getattr(ds, _ATTRIBUTES[tag][0], None)
+    if type(value) is int:  # the usual case, checked first
+        return value
     if value is None or value == "":
         raise DecodeError(f"missing or empty ({tag >> 16:04X},{tag & 0xFFFF:04X}) "
                           f"{_ATTRIBUTES[tag][1]}", tag=tag)

@@ -9,7 +9,7 @@ as stored. Attributes come from a fastdcm Dataset (``ds``).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 import numpy as np
 
@@ -33,11 +33,20 @@ def apply_modality_lut(arr: np.ndarray, ds: "Dataset") -> np.ndarray:
         index[mapped] = arr[mapped] - first_map
         np.clip(index, 0, entries - 1, out=index)
         return table[index]
-    if "RescaleSlope" in ds and "RescaleIntercept" in ds:
-        out = arr.astype(np.float64) * ds.get_value("RescaleSlope")
-        out += ds.get_value("RescaleIntercept")
+    rescale = rescale_parameters(ds)
+    if rescale is not None:
+        out = arr.astype(np.float64) * rescale[0]
+        out += rescale[1]
         return out
     return arr
+
+
+def rescale_parameters(ds: "Dataset") -> Optional[Tuple[float, float]]:
+    """(Rescale Slope, Rescale Intercept) when both are present, as pydicom requires for
+    applying them; None otherwise."""
+    if "RescaleSlope" in ds and "RescaleIntercept" in ds:
+        return ds.get_value("RescaleSlope"), ds.get_value("RescaleIntercept")
+    return None
 
 
 def apply_voi_lut(arr: np.ndarray, ds: "Dataset", index: int = 0,

@@ -71,9 +71,11 @@ def encoded_bytes(view: memoryview, desc: PixelDescription, index: int) -> memor
     return view[desc.offset + start:desc.offset + stop]
 
 
-def read(view: memoryview, desc: PixelDescription, first: int, count: int) -> np.ndarray:
+def read(view: memoryview, desc: PixelDescription, first: int, count: int,
+         correct: bool = True) -> np.ndarray:
     """Frames first..first+count-1, reshaped as pydicom shapes them: (rows, columns[,
-    samples]) for one frame, with a leading frame axis for several."""
+    samples]) for one frame, with a leading frame axis for several. Without `correct`, the
+    bits above Bits Stored are left as stored (for a caller that corrects them itself)."""
     if desc.bits_allocated == 1:
         flat = _unpack_bits(view, desc, first, count)
     else:
@@ -82,7 +84,7 @@ def read(view: memoryview, desc: PixelDescription, first: int, count: int) -> np
         if desc.photometric == "YBR_FULL_422":
             flat = _upsample_422(flat)
     arr = _reshape(flat, desc, count)
-    if desc.corrects_unused_bits:
+    if correct and desc.corrects_unused_bits:
         arr = correct_unused_bits(arr, desc.bits_stored)
     return arr
 

@@ -1,0 +1,75 @@
+"""Pixel bytes read from a file straight into an array: the fast way to a private copy.
+
+Copying a mapped view costs a page fault per page of the file and another per page of the
+new array; a positioned read (``preadv``) into the array costs only the second. The kernel
+copies fastest when destination and file offset agree modulo the page size (3-7x faster
+than a misaligned destination: shared/PERF-FACTS.md), so new buffers are placed that way.
+Large reads are split over threads (``preadv`` releases the GIL): one core alone cannot
+copy and fault in a few hundred megabytes at the speed memory allows.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import List, Optional
+
+import numpy as np
+
+PAGE = 4096
+SPLIT_BYTES = 32 << 20  # reads at least this long are split over threads
+MAX_THREADS = 4
+_pool: Optional[ThreadPoolExecutor] = None
+_pool_pid = 0
+
+
+def aligned_empty(nbytes: int, file_offset: int) -> np.ndarray:
+    """An uninitialised byte array whose address matches `file_offset` modulo the page."""
+    buffer = np.empty(nbytes + PAGE, np.uint8)
+    start = (file_offset - buffer.ctypes.data) % PAGE
+    return buffer[start:start + nbytes]
+
+
+def pread_into(path: str, target: np.ndarray, offset: int) -> None:
+    """Fill the C-contiguous `target` with the file's bytes from `offset`; a short read
+    (the file cut short since it was scanned) raises ValueError."""
+    flat = target.reshape(-1).view(np.uint8)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = _chunks(len(flat))
+        if len(chunks) == 1:
+            got = [_pread_fully(fd, flat, offset)]
+        else:
+            got = list(_threads().map(
+                lambda span: _pread_fully(fd, flat[span[0]:span[1]], offset + span[0]),
+                chunks))
+    finally:
+        os.close(fd)
+    if sum(got) != len(flat):
+        raise ValueError(f"{path}: pixel data cut short ({sum(got)} of {len(flat)} bytes at "
+                         f"offset {offset})")
+
+
+def _pread_fully(fd: int, target: np.ndarray, offset: int) -> int:
+    """Bytes read into `target`: one call reads at most about 2 GiB, so loop until full
+    or the end of the file."""
+    done = 0
+    while done < len(target):
+        got = os.preadv(fd, [target[done:]], offset + done)
+        if got == 0:
+            break
+        done += got
+    return done
+
+
+def _chunks(nbytes: int) -> List[tuple]:
+    threads = min(MAX_THREADS, len(os.sched_getaffinity(0)), max(1, nbytes // SPLIT_BYTES))
+    step = -(-nbytes // threads // PAGE) * PAGE if threads > 1 else nbytes
+    return [(start, min(start + step, nbytes)) for start in range(0, nbytes, step)] or [(0, 0)]
+
+
+def _threads() -> ThreadPoolExecutor:
+    # A pool made before a fork has no threads in the child: make a new one there.
+    global _pool, _pool_pid
+    if _pool is None or _pool_pid != os.getpid():
+        _pool, _pool_pid = ThreadPoolExecutor(MAX_THREADS, "fastdcm-pread"), os.getpid()
+    return _pool

@@ -1,0 +1,45 @@
+"""Stored values -> modality values (Hounsfield units for CT), written into the caller's array.
+
+The one place where Rescale Slope and Intercept are applied for loaders, volumes and
+``ds.rescaled_array``: float outputs go through the one-pass kernel in ``fastdcm._convert``
+(Bits Stored correction, conversion, slope and intercept together); other layouts and
+integer outputs through numpy, with the same arithmetic.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from fastdcm import _convert
+from fastdcm.pixels.native import correct_unused_bits
+
+
+def rescale_into(out: np.ndarray, stored: np.ndarray, slope: Optional[float],
+                 intercept: Optional[float], bits_stored: int = 0) -> None:
+    """out = corrected(stored) * slope + intercept, computed in out's dtype, where
+    corrected clears or sign-extends the bits above `bits_stored` as pydicom does (0: the
+    values are already corrected). No rescale when slope or intercept is None.
+
+    An integer `out` takes only integral slope and intercept: rounding modality values
+    silently would change them."""
+    if slope is None or intercept is None:
+        slope, intercept = 1.0, 0.0
+    elif out.dtype.kind in "iu" and not (float(slope).is_integer()
+                                         and float(intercept).is_integer()):
+        raise ValueError(f"Rescale Slope {slope} / Intercept {intercept} give fractional "
+                         f"values: choose a floating dtype rather than {out.dtype}")
+    if _convert.supports(out, stored):
+        _convert.rescale(out, stored, slope, intercept, bits_stored)
+        return
+    if 0 < bits_stored < stored.dtype.itemsize * 8 and stored.dtype.kind in "iu":
+        checked = stored.view()
+        checked.flags.writeable = False  # corrected into a copy, never in the caller's array
+        stored = correct_unused_bits(checked, bits_stored)
+    cast = out.dtype.type
+    if slope == 1:
+        np.add(stored, cast(intercept), out=out, dtype=out.dtype, casting="unsafe")
+        return
+    np.multiply(stored, cast(slope), out=out, dtype=out.dtype, casting="unsafe")
+    if intercept:
+        np.add(out, cast(intercept), out=out)
