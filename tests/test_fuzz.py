@@ -192,7 +192,7 @@ def read_and_touch(data: bytes, how: str) -> None:
                 touch(ds.file_meta)
                 touch(ds)
                 if not options and "PixelData" in ds:
-                    ds.num_frames, ds.pixel_array
+                    ds.num_frames, ds.pixel_array, ds.copy_pixels(), ds.rescaled_array()
     except InvalidDicomError as error:
         assert error.offset is None or error.offset >= 0
         if DEFLATED not in data:  # offsets in a deflated data set are in the inflated bytes

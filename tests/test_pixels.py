@@ -638,7 +638,11 @@ def test_damaged_pixel_data_raises_only_invalid_dicom_error(name, data):
                     ds.frame(index)
                 except fastdcm.InvalidDicomError:
                     pass
-            ds.pixel_array
+            for whole in (lambda: ds.pixel_array, ds.rescaled_array, ds.copy_pixels):
+                try:
+                    whole()
+                except fastdcm.InvalidDicomError:
+                    pass
     except fastdcm.InvalidDicomError:
         pass
 
