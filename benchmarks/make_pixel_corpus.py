@@ -10,7 +10,8 @@
   frames are, so the high-byte segment is mostly runs and the low byte mostly literals).
 * ``jpeg_baseline.dcm`` (30 frames, 512 x 512 RGB as YBR_FULL_422), ``jpeg_lossless.dcm``
   (SV1), ``jpeg_ls.dcm``, ``j2k.dcm`` and ``htj2k.dcm`` (lossless, 12-bit CT-like frames):
-  the JPEG-family benchmarks, encoded with imagecodecs and decoded by pydicom with pylibjpeg.
+  the JPEG-family benchmarks, encoded with imagecodecs (fastdcm.bench.encoders, shared with
+  ``fastdcm bench``'s corpus) and decoded by pydicom with pylibjpeg.
 
 Frames are smooth anatomy-like patterns plus noise (deterministic seeds), so the codecs see
 realistic entropy. The corpus lives outside the repository (default: the system temp folder,
@@ -29,15 +30,14 @@ from typing import Dict, List
 
 import harness
 
-import imagecodecs
 import numpy as np
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import (
-    UID, ExplicitVRLittleEndian, HTJ2KLossless, JPEG2000Lossless, JPEGBaseline8Bit,
-    JPEGLosslessSV1, JPEGLSLossless, RLELossless, generate_uid)
+from pydicom.uid import UID, ExplicitVRLittleEndian, RLELossless, generate_uid
+
+from fastdcm.bench import encoders
 
 CORPUS_VERSION = 2
 DEFAULT_DIR = Path(os.environ.get("FASTDCM_PIXEL_CORPUS",
@@ -135,30 +135,12 @@ def make_rle(out: Path) -> Path:
     return _save(ds, out / "rle.dcm")
 
 
-def _encode(kind: str, frame: np.ndarray) -> bytes:
-    if kind == "jpeg_baseline":
-        return imagecodecs.jpeg8_encode(frame, level=90, colorspace="RGB",
-                                        outcolorspace="YCbCr", subsampling="422")
-    if kind == "jpeg_lossless":
-        return imagecodecs.jpeg8_encode(frame, lossless=True, predictor=1, bitspersample=12)
-    if kind == "jpeg_ls":
-        return imagecodecs.jpegls_encode(frame, level=0)
-    if kind == "j2k":
-        return imagecodecs.jpeg2k_encode(frame, level=0, codecformat="J2K", reversible=True,
-                                         bitspersample=12)
-    return imagecodecs.htj2k_encode(frame, reversible=True)
-
-
-SYNTAXES = {"jpeg_baseline": JPEGBaseline8Bit, "jpeg_lossless": JPEGLosslessSV1,
-            "jpeg_ls": JPEGLSLossless, "j2k": JPEG2000Lossless, "htj2k": HTJ2KLossless}
-
-
 def make_jpeg_family(out: Path) -> Dict[str, Path]:
     paths = {}
     for kind, count in JPEG_FRAMES.items():
         rng = np.random.default_rng(len(kind))
         colour = kind == "jpeg_baseline"
-        ds = _image("1.2.840.10008.5.1.4.1.1.7.3", kind, SYNTAXES[kind], count,
+        ds = _image("1.2.840.10008.5.1.4.1.1.7.3", kind, encoders.KINDS[kind].syntax, count,
                     8 if colour else 12, samples=3 if colour else 1)
         frames = []
         for _ in range(count):
@@ -168,7 +150,7 @@ def make_jpeg_family(out: Path) -> Dict[str, Path]:
                 frame = np.stack([grey, np.roll(grey, 40, 1), np.roll(grey, 80, 0)], axis=-1)
             else:
                 frame = mono
-            frames.append(_encode(kind, frame))
+            frames.append(encoders.encode(kind, frame))
         ds.PixelData = encapsulate(frames)
         ds["PixelData"].VR = "OB"
         paths[kind] = _save(ds, out / f"{kind}.dcm")

@@ -13,9 +13,10 @@ import shlex
 import sys
 import tempfile
 from pathlib import Path
-from typing import List, Sequence
+from typing import List, Optional, Sequence, Tuple
 
-from fastdcm.bench import corpus, readers, report, runner, tasks
+from fastdcm.bench import corpus, encoders, readers, report, runner, tasks
+from fastdcm.bench.worker import Crashed, Missing, Worker
 from fastdcm.errors import InvalidDicomError
 from fastdcm.reader import read
 
@@ -75,31 +76,53 @@ def _names(text: str, known: Sequence[str], kind: str) -> List[str]:
     return names
 
 
+def _workers(names: Sequence[str]) -> Tuple[List[Worker], Optional[Worker]]:
+    """Started workers of the installed readers among ``names`` (a line printed for each
+    missing one), and pydicom's, which judges every answer even when not benchmarked."""
+    wanted = list(names) + ([] if "pydicom" in names else ["pydicom"])
+    started = [Worker(name, readers.READERS[name][1]) for name in wanted]
+    for worker in started:  # imports run side by side
+        worker.start()
+    ready = []
+    for worker in started:
+        try:
+            worker.wait_ready()
+            ready.append(worker)
+        except Missing:
+            if worker.name in names:
+                print(readers.skipped(worker.name))
+        except Crashed as exc:
+            print(f"{worker.name}: {exc} on start, skipped")
+    reference = next((w for w in ready if w.name == "pydicom"), None)
+    if reference is None:
+        print("pydicom is not installed: answers are not checked (pip install pydicom)")
+    return [w for w in ready if w.name in names], reference
+
+
 def bench(files: Sequence[str], reader_names: Sequence[str], task_names: Sequence[str],
           out: Path, rounds: int, warmup: int, command: str) -> int:
     """Run the tasks, print the table, write the report; the exit status."""
-    chosen, skipped = readers.load(reader_names)
-    for line in skipped:
-        print(line)
     if "index" in task_names and importlib.util.find_spec("pyarrow") is None:
         print("index: fastdcm.bulk needs pyarrow, task skipped (pip install 'fastdcm[bulk]')")
         task_names = [t for t in task_names if t != "index"]
-    reference = next((r for r in chosen if r.name == "pydicom"), None)
-    if reference is None:  # not benchmarked, still the judge of every answer
-        found, _ = readers.load(["pydicom"])
-        reference = found[0] if found else None
-    if reference is None:
-        print("pydicom is not installed: answers are not checked (pip install pydicom)")
-    print(f"{len(files)} files, readers: {', '.join(r.name for r in chosen)}")
-    results = []
-    for name in task_names:
-        results += runner.run_task(tasks.TASKS[name], chosen, files, reference, rounds, warmup)
+    chosen, reference = _workers(reader_names)
+    try:
+        print(f"{len(files)} files, readers: {', '.join(w.name for w in chosen)}")
+        results = []
+        for name in task_names:
+            task = tasks.TASKS[name]
+            for syntax, group in tasks.groups(task, files):
+                results += runner.run_task(task, chosen, group, reference, rounds, warmup,
+                                           syntax)
+    finally:
+        for worker in {*chosen, reference} - {None}:
+            worker.close()
     print()
     print(report.text_table(results))
     context = {"command": command, "machine": machine(), "files": len(files)}
     for line in report.write(results, out, context):
         print(line)
-    return 1 if any(r.check.startswith(("MISMATCH", "error")) for r in results) else 0
+    return 1 if any(r.failed for r in results) else 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,6 +140,9 @@ def run(args: argparse.Namespace) -> int:
                      command)
     with tempfile.TemporaryDirectory(prefix="fastdcm-bench-") as folder:
         print(f"no DIR given: generating a corpus in {folder} (removed afterwards)")
+        if not encoders.available():
+            print("imagecodecs is not installed: the corpus has no JPEG-family files "
+                  "(pip install 'fastdcm[jpeg]')")
         files = [str(p) for p in corpus.generate(Path(folder))]
         return bench(files, reader_names, task_names, args.out, args.rounds, args.warmup,
                      command)

@@ -4,9 +4,10 @@ The files are written byte by byte (explicit VR little endian, Part 10) rather t
 pydicom, so that the command works on an install with no other DICOM library and so that
 the corpus does not depend on the reader it is used to judge. What it holds mirrors what
 archives are made of: a CT series (one slice per file, 12 bits stored, rescaled to HU), an
-Enhanced CT (one file, per-frame functional groups) and an RLE Lossless multi-frame file.
-Frames are soft ellipses plus noise from fixed seeds, so codecs see realistic entropy and
-runs are repeatable.
+Enhanced CT (one file, per-frame functional groups), an RLE Lossless multi-frame file and,
+when imagecodecs is installed, one multi-frame file per JPEG-family syntax it can encode
+(fastdcm.bench.encoders). Frames are soft ellipses plus noise from fixed seeds, so codecs
+see realistic entropy and runs are repeatable.
 """
 from __future__ import annotations
 
@@ -16,11 +17,17 @@ from typing import Iterable, List, Sequence, Tuple, Union
 
 import numpy as np
 
+from fastdcm.bench import encoders
+
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 RLE_LOSSLESS = "1.2.840.10008.1.2.5"
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 ENHANCED_CT = "1.2.840.10008.5.1.4.1.1.2.1"
+MULTIFRAME_BYTE_SC = "1.2.840.10008.5.1.4.1.1.7.2"
 MULTIFRAME_WORD_SC = "1.2.840.10008.5.1.4.1.1.7.3"
+# Bump when the files written change: a cached copy (benchmarks/test_bench_product.py) is
+# then generated anew.
+VERSION = 2
 UID_ROOT = "1.2.826.0.1.3680043.10.1190"  # fastdcm's demo root, never a real patient's
 LONG_LENGTH_VRS = frozenset(("OB", "OW", "OF", "SQ", "UT", "UN"))
 UNDEFINED = 0xFFFFFFFF
@@ -88,7 +95,8 @@ def anatomy(seed: int, size: int, frames: int) -> np.ndarray:
     return out
 
 
-def _image_elements(uid: str, sop_class: str, size: int, frames: int) -> List[Element]:
+def _image_elements(uid: str, sop_class: str, size: int, frames: int,
+                    bits: int = 12) -> List[Element]:
     elements = [
         element(0x00080016, "UI", sop_class), element(0x00080018, "UI", uid),
         element(0x00080020, "DA", "20240102"), element(0x00080060, "CS", "CT"),
@@ -96,8 +104,8 @@ def _image_elements(uid: str, sop_class: str, size: int, frames: int) -> List[El
         element(0x0020000D, "UI", UID_ROOT + ".2"), element(0x0020000E, "UI", uid + ".0"),
         element(0x00280002, "US", 1), element(0x00280004, "CS", "MONOCHROME2"),
         element(0x00280010, "US", size), element(0x00280011, "US", size),
-        element(0x00280100, "US", 16), element(0x00280101, "US", 12),
-        element(0x00280102, "US", 11), element(0x00280103, "US", 0),
+        element(0x00280100, "US", 8 if bits <= 8 else 16), element(0x00280101, "US", bits),
+        element(0x00280102, "US", bits - 1), element(0x00280103, "US", 0),
         element(0x00281052, "DS", "-1024"), element(0x00281053, "DS", "1"),
     ]
     if frames > 1:
@@ -175,37 +183,60 @@ def rle_frame(frame: np.ndarray) -> bytes:
     segments = [b"".join(packbits(row) for row in planes[..., byte])
                 for byte in (1, 0)]
     header = struct.pack("<16I", 2, 64, 64 + len(segments[0]), *([0] * 13))
-    frame_bytes = header + b"".join(segments)
-    return frame_bytes + b"\0" * (len(frame_bytes) % 2)
+    return header + b"".join(segments)
 
 
 def _item(data: bytes) -> bytes:
     return struct.pack("<HHI", 0xFFFE, 0xE000, len(data)) + data
 
 
+def _encapsulated(fragments: Sequence[bytes]) -> bytes:
+    """Pixel Data of undefined length: the Basic Offset Table, then a fragment per frame.
+    The table is filled in, as most writers do (dicomsdl 0.109 aborts on multi-frame files
+    whose table is empty, which the standard allows)."""
+    items = [_item(f + b"\0" * (len(f) % 2)) for f in fragments]
+    offsets = np.cumsum([0] + [len(i) for i in items[:-1]], dtype=np.uint32)
+    return (_header(0x7FE00010, "OB", UNDEFINED) + _item(offsets.astype("<u4").tobytes())
+            + b"".join(items) + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
+
+
 def rle_multiframe(size: int, frames: int) -> bytes:
     uid = f"{UID_ROOT}.5"
-    fragments = [_item(rle_frame(f)) for f in anatomy(200, size, frames)]
-    # The Basic Offset Table is filled in, as most writers do (dicomsdl 0.109 crashes on
-    # multi-frame files whose table is empty, which the standard allows).
-    offsets = np.cumsum([0] + [len(f) for f in fragments[:-1]], dtype=np.uint32)
-    pixel_data = (_header(0x7FE00010, "OB", UNDEFINED) + _item(offsets.astype("<u4").tobytes())
-                  + b"".join(fragments)
-                  + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
+    pixel_data = _encapsulated([rle_frame(f) for f in anatomy(200, size, frames)])
     body = data_set(_image_elements(uid, MULTIFRAME_WORD_SC, size, frames)) + pixel_data
     return part10(MULTIFRAME_WORD_SC, uid, RLE_LOSSLESS, body)
 
 
-def generate(folder: Path, *, slices: int = 20, size: int = 512, frames: int = 40) -> List[Path]:
+def jpeg_multiframe(kind: str, size: int, frames: int) -> bytes:
+    """A multi-frame file of ``kind`` (fastdcm.bench.encoders.KINDS): 12-bit monochrome
+    frames, or 8-bit for JPEG baseline, whose frames are lossy."""
+    spec = encoders.KINDS[kind]
+    uid = f"{UID_ROOT}.6.{list(encoders.KINDS).index(kind) + 1}"
+    pixels = anatomy(300, size, frames)
+    if spec.bits <= 8:
+        pixels = (pixels >> (12 - spec.bits)).astype(np.uint8)
+    sop_class = MULTIFRAME_BYTE_SC if spec.bits <= 8 else MULTIFRAME_WORD_SC
+    body = (data_set(_image_elements(uid, sop_class, size, frames, spec.bits))
+            + _encapsulated([encoders.encode(kind, f) for f in pixels]))
+    return part10(sop_class, uid, spec.syntax, body)
+
+
+def generate(folder: Path, *, slices: int = 20, size: int = 512, frames: int = 40,
+             jpeg_frames: int = 10) -> List[Path]:
     """Write the corpus into ``folder``; return the paths written.
 
     Defaults give a CT series of 20 slices of 512 x 512 (10 MB), an Enhanced CT and an RLE
-    file of 40 frames each: seconds to make, enough for stable medians.
+    file of 40 frames each, and a file of 10 frames per JPEG-family kind that imagecodecs
+    can encode (fewer frames: JPEG 2000 decodes ten times slower than RLE, and readers
+    without frame access decode the whole file for one frame): seconds to make, enough for
+    stable medians.
     """
     folder.mkdir(parents=True, exist_ok=True)
     files = {f"ct/slice{i:03d}.dcm": ct_slice(i, size) for i in range(slices)}
     files["enhanced_ct.dcm"] = enhanced_ct(size, frames)
     files["rle_multiframe.dcm"] = rle_multiframe(size, frames)
+    for kind in encoders.available():
+        files[f"{kind}.dcm"] = jpeg_multiframe(kind, size, jpeg_frames)
     paths = []
     for name, data in files.items():
         path = folder / name

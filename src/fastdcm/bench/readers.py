@@ -3,7 +3,8 @@ the way its own users would write it.
 
 A reader library is imported only when its adapter is made: an uninstalled one is skipped
 with the ``pip install`` line that brings it. The registry :data:`READERS` is a plain dict
-so that tests (and users comparing an in-house reader) can add an adapter of their own.
+so that tests (and users comparing an in-house reader) can add an adapter of their own;
+its factories run in a spawned process, so they are top-level functions of a module.
 
 What each adapter returns is the answer the correctness check compares with pydicom's:
 the SOP Instance UID for ``headers`` (proof the header was parsed), the 10 index values
@@ -187,15 +188,20 @@ READERS: Dict[str, Tuple[str, Callable[[], Reader]]] = {
 }
 
 
+def skipped(name: str) -> str:
+    """What to tell a user whose ``name`` reader is not installed."""
+    return f"{name}: not installed, skipped (pip install {READERS[name][0]})"
+
+
 def load(names: Sequence[str]) -> Tuple[List[Reader], List[str]]:
-    """The adapters of the installed readers among ``names``, and a line per skipped one."""
-    readers, skipped = [], []
+    """The adapters of the installed readers among ``names`` made in this process, and a
+    line per skipped one (``fastdcm bench`` makes each in a process of its own instead)."""
+    readers, lines = [], []
     for name in names:
         if name not in READERS:
             raise ValueError(f"unknown reader {name!r}; known: {', '.join(READERS)}")
-        package, make = READERS[name]
         try:
-            readers.append(make())
+            readers.append(READERS[name][1]())
         except ImportError:
-            skipped.append(f"{name}: not installed, skipped (pip install {package})")
-    return readers, skipped
+            lines.append(skipped(name))
+    return readers, lines

@@ -28,7 +28,7 @@ def _time(seconds: Optional[float]) -> str:
 
 def _ratio(result: Result, results: Sequence[Result]) -> str:
     base = next((r.median for r in results
-                 if r.task == result.task and r.reader == "pydicom"), None)
+                 if r.label == result.label and r.reader == "pydicom"), None)
     if base is None or result.median is None:
         return "-"
     ratio = base / result.median
@@ -40,7 +40,7 @@ def _size(size: int) -> str:
 
 
 def rows(results: Sequence[Result]) -> List[List[str]]:
-    return [[r.task, r.reader, str(r.files or "-"), _time(r.median), _time(r.iqr),
+    return [[r.label, r.reader, str(r.files or "-"), _time(r.median), _time(r.iqr),
              _ratio(r, results), _size(r.peak_bytes) if r.times else "-", r.check]
             for r in results]
 
@@ -67,18 +67,19 @@ def chart(results: Sequence[Result], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    tasks = list(dict.fromkeys(r.task for r in results))
+    tasks = list(dict.fromkeys(r.label for r in results))
     readers = list(dict.fromkeys(r.reader for r in results))
     width = 0.8 / max(len(readers), 1)
-    figure, axes = plt.subplots(figsize=(2 + 1.6 * len(tasks), 4.5))
+    figure, axes = plt.subplots(figsize=(3 + 0.9 * len(tasks), 5))
     for n, reader in enumerate(readers):
-        found = {r.task: r for r in results if r.reader == reader and r.median}
+        found = {r.label: r for r in results if r.reader == reader and r.median}
         xs = [i + n * width for i, t in enumerate(tasks) if t in found]
         heights = [found[t].median * 1e3 for t in tasks if t in found]
         label = reader + ("" if all(found[t].check in ("ok", "unchecked (pydicom not installed)")
                                     for t in found) else " (MISMATCH)")
         axes.bar(xs, heights, width, label=label)
-    axes.set_xticks([i + width * (len(readers) - 1) / 2 for i in range(len(tasks))], tasks)
+    axes.set_xticks([i + width * (len(readers) - 1) / 2 for i in range(len(tasks))], tasks,
+                    rotation=30, ha="right")
     axes.set_yscale("log")
     axes.set_ylabel("median time per file (ms, log)")
     axes.set_title("fastdcm bench: lower is faster")
@@ -105,7 +106,10 @@ def write(results: Sequence[Result], out: Path, context: Dict[str, Any]) -> List
              "Median time per file over interleaved rounds, IQR as the spread; 'vs pydicom' "
              "is pydicom's median / the reader's. Peak memory: Python and numpy allocations "
              "(tracemalloc) during one round; memory held inside C++ libraries is not seen. "
-             "check: the answers compared once with pydicom's on every file."]
+             "check: the answers compared once with pydicom's on every file; each reader "
+             "runs in a process of its own, so one that crashes is reported as such on "
+             "that row and the run goes on. Pixel tasks have a row per transfer syntax; "
+             "'unsupported' is a reader without a decoder for it."]
     if has_chart:
         lines += ["", "![median time per file](bench.png)"]
     (out / "report.md").write_text("\n".join(lines) + "\n")

@@ -3,9 +3,15 @@
 A task turns (reader, files) into jobs, each a call that returns the reader's answer for
 one file (or for all files: ``index``). The runner times rounds of jobs; the answers are
 compared once with pydicom's, so a fast wrong reader is reported, never praised.
-Values are compared in a canonical form (numbers as rounded floats, multi-values as
-tuples, padding stripped) because each library has its own types for the same value:
-pydicom's DSfloat, dicomsdl's floats, SimpleITK's and gdcm's strings.
+Answers are compared in a plain form (values canonical: numbers as rounded floats,
+multi-values as tuples, padding stripped; pixels as arrays) because each library has its
+own types for the same value (pydicom's DSfloat, dicomsdl's floats, SimpleITK's and gdcm's
+strings), and because answers travel between processes: a plain form pickles without the
+library that made it.
+
+Pixel tasks run once per transfer syntax in the files (:func:`groups`): decoders differ
+by codec far more than by reader, and a reader that has no decoder for one syntax is then
+'unsupported' on that row alone.
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ import numpy as np
 
 import fastdcm
 from fastdcm.bench.readers import Reader
+from fastdcm.uids import TRANSFER_SYNTAXES
 
 Job = Tuple[str, Callable[[], Any]]  # (key: the file, or "all"), call giving the answer
 
@@ -27,7 +34,9 @@ class Task:
     name: str
     description: str
     jobs: Callable[[Reader, Sequence[str]], Optional[List[Job]]]  # None: reader can't
-    same: Callable[[Any, Any, str, Reader], bool]  # (answer, pydicom's, key, reader)
+    plain: Callable[[Any], Any]  # an answer in a form that compares and pickles
+    same: Callable[[Any, Any, str, Reader], bool]  # (plain answer, pydicom's, key, reader)
+    by_syntax: bool = False  # one run per transfer syntax in the files
 
 
 def canonical(value: Any) -> Any:
@@ -48,8 +57,8 @@ def canonical(value: Any) -> Any:
         return text
 
 
-def _same_values(answer: Any, expected: Any, key: str, reader: Reader) -> bool:
-    return canonical(answer) == canonical(expected)
+def _equal(answer: Any, expected: Any, key: str, reader: Reader) -> bool:
+    return answer == expected
 
 
 def _modality_lut(path: str) -> Tuple[float, float]:
@@ -67,11 +76,8 @@ def _same_pixels(answer: Any, expected: Any, key: str, reader: Reader) -> bool:
     return bool(np.array_equal(answer, expected))
 
 
-def _same_index(answer: Dict[str, Any], expected: Dict[str, Any], key: str,
-                reader: Reader) -> bool:
-    def keyed(rows: Dict[str, Any]) -> Dict[str, Any]:
-        return {os.path.abspath(path): canonical(values) for path, values in rows.items()}
-    return keyed(answer) == keyed(expected)
+def _plain_index(rows: Dict[str, Any]) -> Dict[str, Any]:
+    return {os.path.abspath(path): canonical(values) for path, values in rows.items()}
 
 
 def number_of_frames(path: str) -> int:
@@ -106,13 +112,53 @@ def _index_jobs(reader: Reader, files: Sequence[str]) -> Optional[List[Job]]:
 
 TASKS: Dict[str, Task] = {task.name: task for task in (
     Task("headers", "parse the header, stop before the pixels",
-         _per_file(lambda r: r.headers), _same_values),
+         _per_file(lambda r: r.headers), canonical, _equal),
     Task("tags", "header + the 10 values an indexer keeps",
-         _per_file(lambda r: r.tags), _same_values),
+         _per_file(lambda r: r.tags), canonical, _equal),
     Task("pixels", "the whole pixel array (all frames)",
-         _per_file(lambda r: r.pixels), _same_pixels),
+         _per_file(lambda r: r.pixels), np.asarray, _same_pixels, by_syntax=True),
     Task("frames", "the middle frame of each multi-frame file",
-         _frame_jobs, _same_pixels),
+         _frame_jobs, np.asarray, _same_pixels, by_syntax=True),
     Task("index", "the 10 index values of every file, one bulk call (fastdcm.bulk)",
-         _index_jobs, _same_index),
+         _index_jobs, _plain_index, _equal),
 )}
+
+NATIVE = "native"
+# Row labels of the transfer syntaxes of encapsulated pixels; others go by their full name
+SHORT_NAMES: Dict[str, str] = {
+    "1.2.840.10008.1.2.5": "RLE",
+    "1.2.840.10008.1.2.4.50": "JPEG baseline",
+    "1.2.840.10008.1.2.4.51": "JPEG extended",
+    "1.2.840.10008.1.2.4.57": "JPEG lossless",
+    "1.2.840.10008.1.2.4.70": "JPEG lossless SV1",
+    "1.2.840.10008.1.2.4.80": "JPEG-LS",
+    "1.2.840.10008.1.2.4.81": "JPEG-LS near-lossless",
+    "1.2.840.10008.1.2.4.90": "JPEG 2000 lossless",
+    "1.2.840.10008.1.2.4.91": "JPEG 2000",
+    "1.2.840.10008.1.2.4.201": "HTJ2K lossless",
+    "1.2.840.10008.1.2.4.202": "HTJ2K lossless RPCL",
+    "1.2.840.10008.1.2.4.203": "HTJ2K",
+}
+
+
+def syntax_label(path: str) -> str:
+    """'native' for pixels stored as they are, else a short name of the codec."""
+    uid = fastdcm.read(path, stop_before_pixels=True).transfer_syntax_uid
+    syntax = TRANSFER_SYNTAXES.get(uid)
+    if syntax is not None and not syntax.encapsulated:
+        return NATIVE
+    return SHORT_NAMES.get(uid) or (syntax.name if syntax else uid)
+
+
+def groups(task: Task, files: Sequence[str]) -> List[Tuple[str, List[str]]]:
+    """(label, files) runs of ``task``: one with every file ("" label), or for a pixel task
+    one per transfer syntax, native first, then codecs in :data:`SHORT_NAMES` order."""
+    if not task.by_syntax:
+        return [("", list(files))]
+    found: Dict[str, List[str]] = {}
+    for path in files:
+        found.setdefault(syntax_label(path), []).append(path)
+    order = [NATIVE, *SHORT_NAMES.values()]
+    return sorted(found.items(),
+                  key=lambda item: (order.index(item[0]) if item[0] in order else len(order),
+                                    item[0]))
