@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 import numpy as np
 
 from fastdcm.errors import DecodeError, InvalidDicomError
-from fastdcm.pixels import color, encapsulated, jpeg, luts, native, preads
+from fastdcm.pixels import color, encapsulated, jpeg, luts, native, preads, threads
 from fastdcm.pixels.codecs import Codec, codec_for
 from fastdcm.pixels.description import PixelDescription, describe
 from fastdcm.pixels.rescale import rescale_into
@@ -92,11 +92,19 @@ def pixel_array(ds: "Dataset") -> np.ndarray:
     for index in range(state.count):
         _check(view, state, index)
     out = np.empty((state.count,) + desc.frame_shape, desc.dtype)
-    for index in range(state.count):
+
+    def decode_into(index: int) -> None:
         target = out[index]
         decoded = _decode(view, state, index, target)
         if decoded is not target:
             target[...] = decoded
+
+    # Frames are independent and the codecs release the GIL: decode them side by side.
+    if state.count > 1 and threads.count() > 1:
+        list(threads.pool().map(decode_into, range(state.count)))
+    else:
+        for index in range(state.count):
+            decode_into(index)
     extra = [arr for arr in (_decode(view, state, index)
                              for index in range(state.count, len(state.frames)))
              if arr.shape == desc.frame_shape]

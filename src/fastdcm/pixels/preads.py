@@ -10,16 +10,14 @@ copy and fault in a few hundred megabytes at the speed memory allows.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
-from typing import List, Optional
+from typing import List
 
 import numpy as np
 
+from fastdcm.pixels import threads
+
 PAGE = 4096
 SPLIT_BYTES = 32 << 20  # reads at least this long are split over threads
-MAX_THREADS = 4
-_pool: Optional[ThreadPoolExecutor] = None
-_pool_pid = 0
 
 
 def aligned_empty(nbytes: int, file_offset: int) -> np.ndarray:
@@ -39,7 +37,7 @@ def pread_into(path: str, target: np.ndarray, offset: int) -> None:
         if len(chunks) == 1:
             got = [_pread_fully(fd, flat, offset)]
         else:
-            got = list(_threads().map(
+            got = list(threads.pool().map(
                 lambda span: _pread_fully(fd, flat[span[0]:span[1]], offset + span[0]),
                 chunks))
     finally:
@@ -62,14 +60,7 @@ def _pread_fully(fd: int, target: np.ndarray, offset: int) -> int:
 
 
 def _chunks(nbytes: int) -> List[tuple]:
-    threads = min(MAX_THREADS, len(os.sched_getaffinity(0)), max(1, nbytes // SPLIT_BYTES))
-    step = -(-nbytes // threads // PAGE) * PAGE if threads > 1 else nbytes
+    parts = min(threads.count(), max(1, nbytes // SPLIT_BYTES))
+    step = -(-nbytes // parts // PAGE) * PAGE if parts > 1 else nbytes
     return [(start, min(start + step, nbytes)) for start in range(0, nbytes, step)] or [(0, 0)]
 
-
-def _threads() -> ThreadPoolExecutor:
-    # A pool made before a fork has no threads in the child: make a new one there.
-    global _pool, _pool_pid
-    if _pool is None or _pool_pid != os.getpid():
-        _pool, _pool_pid = ThreadPoolExecutor(MAX_THREADS, "fastdcm-pread"), os.getpid()
-    return _pool
