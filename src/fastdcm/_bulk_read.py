@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import warnings
 from collections import deque
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
@@ -24,7 +23,7 @@ import pyarrow as pa
 
 from fastdcm import json_model
 from fastdcm._bulk_columns import TagColumn, schema, to_array
-from fastdcm._bulk_values import append_values, pixel_header
+from fastdcm._bulk_values import append_values, file_version, pixel_header
 from fastdcm.errors import DecodeError, InvalidDicomError
 from fastdcm.reader import read
 from fastdcm.uids import TRANSFER_SYNTAXES
@@ -105,10 +104,13 @@ def read_chunk(plan: Plan, paths: Iterable[str]) -> pa.RecordBatch:
     not shown: an index records what it read, and a run over millions of files would
     drown its summary in them.
     """
-    rows = _Rows(plan)
     collecting = gc.isenabled()
-    gc.disable()  # a chunk makes thousands of short-lived objects and no cycles: the
-    try:          # collector would walk every object of the process for nothing
+    # A chunk makes thousands of short-lived objects and no cycles: the collector would
+    # walk every object of the process for nothing. They are all freed before it is
+    # enabled again, so that they do not count towards its next collection either.
+    gc.disable()
+    try:
+        rows = _Rows(plan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for path in paths:
@@ -118,16 +120,12 @@ def read_chunk(plan: Plan, paths: Iterable[str]) -> pa.RecordBatch:
                     _read_file(plan, rows, path, size, mtime)
                 except Exception as exc:  # whatever it is, it is this file's, not the run's
                     rows.add_error(path, size, mtime, error_text(exc))
+        batch = rows.batch()
+        del rows
     finally:
         if collecting:
             gc.enable()
-    return rows.batch()
-
-
-def file_version(path: str) -> Tuple[int, int]:
-    """(size in bytes, mtime in microseconds since 1970): what tells a changed file."""
-    st = os.stat(path)
-    return st.st_size, st.st_mtime_ns // 1000
+    return batch
 
 
 def error_text(exc: BaseException) -> str:
@@ -141,8 +139,9 @@ def _read_file(plan: Plan, rows: _Rows, path: str, size: int, mtime: int) -> Non
     with read(path, stop_before_pixels=True) as ds:
         first = append_values(ds, plan.value_tags, plan.value_lists, rows.value_lists)
         errors: List[str] = [] if first is None else [first]
-        for index, column in zip(plan.json_indexes, rows.json_lists):
-            column.append(_element_json(ds, plan.columns[index].tag, errors))
+        if plan.json_indexes:
+            for index, column in zip(plan.json_indexes, rows.json_lists):
+                column.append(_element_json(ds, plan.columns[index].tag, errors))
         sop_class = rows.sop_classes[-1]
         if sop_class is None:
             sop_class = rows.sop_classes[-1] = ds.file_meta.get_value(

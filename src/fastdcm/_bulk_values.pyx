@@ -10,8 +10,12 @@ person names, non-ASCII text, odd VRs) goes through ``Dataset.get_value``, so th
 values are exactly those the facade gives.
 """
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.exc cimport PyErr_SetFromErrnoWithFilenameObject
 from cpython.list cimport PyList_Append
-from libc.stdint cimport uint32_t
+from libc.stdint cimport int64_t, uint32_t
+from posix.stat cimport stat, struct_stat
+
+import os
 
 from fastdcm._bytes cimport read_tag, u32
 from fastdcm._scanner cimport ElementRecord, ElementTable
@@ -158,3 +162,21 @@ def pixel_header(object ds):
 # Explicit VRs a pixel element may have, all with the 12-byte header (4-byte length).
 LONG_HEADER_VRS = frozenset((ord(vr[0]), ord(vr[1])) for vr in ("OB", "OW", "OF", "OD", "OL",
                                                                 "OV", "UN"))
+
+
+def file_version(object path):
+    """(size in bytes, mtime in microseconds since 1970) of the file at `path`: what tells
+    a changed file. The same numbers as ``os.stat`` gives, without making its result
+    object, which costs as much as the system call (a tenth of what reading a header does
+    with its values, per file)."""
+    cdef struct_stat st
+    cdef bytes name = os.fsencode(path)
+    cdef const char* c_name = name
+    cdef int failed
+    with nogil:
+        failed = stat(c_name, &st)
+    if failed:
+        PyErr_SetFromErrnoWithFilenameObject(OSError, path)
+        return None  # not reached: the error is raised
+    return (<int64_t>st.st_size,
+            <int64_t>st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec // 1000)

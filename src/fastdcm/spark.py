@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from fastdcm._bulk_columns import TagSpec, tag_columns
 from fastdcm._bulk_read import Plan, read_chunk
-from fastdcm._bulk_run import SOLO_CHUNK_FILES, discover
+from fastdcm._bulk_run import CHUNK_FILES, discover
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -41,7 +41,7 @@ def index(spark: "SparkSession", paths: Iterable[str], tags: Optional[Iterable[T
     def read_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             names = batch.column(0).to_pylist()
-            for start in range(0, len(names), SOLO_CHUNK_FILES):
-                yield read_chunk(plan, names[start:start + SOLO_CHUNK_FILES])
+            for start in range(0, len(names), CHUNK_FILES):
+                yield read_chunk(plan, names[start:start + CHUNK_FILES])
 
     return listing.mapInArrow(read_partition, from_arrow_schema(plan.schema))
