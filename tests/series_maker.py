@@ -3,6 +3,7 @@ file) with known geometry, rescale and stored values, written with pydicom.
 
 The files are small (a few KB) and made per test in a temporary folder, so every geometry
 the tests need (axial, sagittal, oblique, gantry tilt, multi-frame) costs nothing to keep.
+They can be written compressed (RLE Lossless, JPEG-LS Lossless), one fragment per frame.
 File names are shuffled and Instance Numbers run against the slice order, so a loader that
 sorts by name or by Instance Number instead of by position along the normal is caught.
 """
@@ -14,8 +15,10 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import (ExplicitVRLittleEndian, JPEGLSLossless, RLELossless,
+                         generate_uid)
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 ENHANCED_CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2.1"
@@ -102,13 +105,28 @@ def _base(series: Series, sop_class: str) -> Dataset:
     return ds
 
 
-def _save(ds: Dataset, path: Path) -> None:
+def _save(ds: Dataset, path: Path, syntax: Optional[str] = None) -> None:
+    """Write `ds`, its pixel data first compressed in `syntax` when given."""
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    if syntax == RLELossless:
+        ds.compress(RLELossless)
+    elif syntax == JPEGLSLossless:
+        import imagecodecs
+
+        # Signed samples are encoded as their bit patterns (CharLS takes unsigned ones).
+        frames = np.frombuffer(ds.PixelData, np.uint16).reshape(-1, ds.Rows, ds.Columns)
+        ds.PixelData = encapsulate([imagecodecs.jpegls_encode(f) for f in frames])
+        ds["PixelData"].VR = "OB"
+        ds.file_meta.TransferSyntaxUID = JPEGLSLossless
+    elif syntax is not None:
+        raise ValueError(f"no encoder here for {syntax}")
     ds.save_as(path, enforce_file_format=True)
 
 
-def write_slices(folder: Path, series: Series, shuffle: bool = True) -> List[Path]:
-    """One single-frame CT file per slice; returns the paths in slice order."""
+def write_slices(folder: Path, series: Series, shuffle: bool = True,
+                 syntax: Optional[str] = None) -> List[Path]:
+    """One single-frame CT file per slice (compressed in `syntax` when given); returns the
+    paths in slice order."""
     folder.mkdir(parents=True, exist_ok=True)
     stored = series.make_stored()
     count = series.shape[0]
@@ -128,7 +146,7 @@ def write_slices(folder: Path, series: Series, shuffle: bool = True) -> List[Pat
         ds.RescaleType = "HU"
         ds.PixelData = stored[k].tobytes()
         path = folder / f"{series.series_uid[-6:]}_{series.seed}_{int(names[k]):04d}.dcm"
-        _save(ds, path)
+        _save(ds, path, syntax)
         paths.append(path)
     return paths
 
@@ -140,11 +158,11 @@ def _item(**values: object) -> Dataset:
     return item
 
 
-def write_enhanced(path: Path, series: Series, frame_order: Optional[Sequence[int]] = None
-                   ) -> Path:
+def write_enhanced(path: Path, series: Series, frame_order: Optional[Sequence[int]] = None,
+                   syntax: Optional[str] = None) -> Path:
     """One Enhanced CT file holding every slice as a frame: orientation, pixel measures and
     rescale in the shared functional groups, positions per frame. `frame_order` lists the
-    slice stored in each frame (default: slice order)."""
+    slice stored in each frame (default: slice order); `syntax` compresses it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     stored = series.make_stored()
     order = list(range(series.shape[0])) if frame_order is None else list(frame_order)
@@ -168,5 +186,5 @@ def write_enhanced(path: Path, series: Series, frame_order: Optional[Sequence[in
             ImagePositionPatient=[round(v, 6) for v in positions[k]])]))
         for k in order])
     ds.PixelData = stored[order].tobytes()
-    _save(ds, path)
+    _save(ds, path, syntax)
     return path

@@ -1,6 +1,6 @@
 """fastdcm.torch.DicomDataset: every sample once through a DataLoader with worker processes,
 equal to pydicom's pixel_array with the modality LUT applied; pickling; index rows read
-without parsing; files opened per process."""
+without parsing (native and encapsulated); files opened per process."""
 from __future__ import annotations
 
 import os
@@ -13,9 +13,11 @@ from typing import Any, Dict, Tuple
 import numpy as np
 import pydicom
 import pytest
+from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_modality_lut
+from pydicom.uid import JPEGLSLossless, RLELossless
 
-from fastdcm import _samples, _slices
+from fastdcm import _samples, _slices, reader
 from series_maker import SAGITTAL, Series, oblique, write_enhanced, write_slices
 
 torch = pytest.importorskip("torch")
@@ -95,6 +97,38 @@ def test_loader_fills_batches_in_place(archive: Path) -> None:
             np.testing.assert_array_equal(tensor.numpy(), whole[frame] if whole.ndim == 3
                                           else whole)
     assert len(seen) == 7 + 6 + 4 and set(seen.values()) == {1}
+
+
+def test_loader_reuses_batch_memory_only_once_released(archive: Path) -> None:
+    """A worker writes a batch into memory it used before only when the main process
+    holds no tensor (nor view) of it: batches kept stay intact, batches dropped free
+    their memory for the next ones."""
+    bulk = pytest.importorskip("fastdcm.bulk")
+    data = DicomDataset(bulk.scan(archive, workers=1), unit="frame", metadata=["path", "frame"])
+    loader = data.loader(2, num_workers=1, persistent_workers=True,
+                         multiprocessing_context="fork")
+    batches = (len(data) + 1) // 2
+    slots = loader.dataset.slots
+
+    def hand_outs() -> int:  # a token's low bits count the worker's slot hand-outs
+        return int((slots.states.numpy() & 0xFFFFFF).max())
+
+    kept = [(batch[:], meta) for batch, meta in loader]  # views kept: nothing reusable
+    assert hand_outs() == slots.states.shape[1] < batches
+    for view, meta in kept:
+        for tensor, path, frame in zip(view, meta["path"], meta["frame"]):
+            whole = reference(path, -1)
+            np.testing.assert_array_equal(tensor.numpy(), whole[frame] if whole.ndim == 3
+                                          else whole)
+    del kept, view, tensor
+    before = hand_outs()
+    for batch, meta in loader:  # each dropped before the next arrives
+        for tensor, path, frame in zip(batch, meta["path"], meta["frame"]):
+            whole = reference(path, -1)
+            np.testing.assert_array_equal(tensor.numpy(), whole[frame] if whole.ndim == 3
+                                          else whole)
+    del batch, tensor
+    assert hand_outs() - before == batches  # every batch in reused memory
 
 
 def test_batches_need_one_shape(archive: Path) -> None:
@@ -179,3 +213,93 @@ def test_open_files_are_not_shared_after_fork(archive: Path, monkeypatch: Any) -
 def test_bad_unit(archive: Path) -> None:
     with pytest.raises(ValueError, match="unit"):
         DicomDataset(archive, unit="volume")
+
+
+# -- encapsulated index rows ------------------------------------------------------------------
+
+# pydicom's compressed test files, one fragment per frame: RLE (grey 16-bit, RGB), JPEG 2000,
+# JPEG-LS, and lossy JPEG in RGB, YBR_FULL and YBR_FULL_422 (converted to RGB as
+# ds.frame(i) and pydicom convert it).
+ENCAPSULATED = ("emri_small_RLE.dcm", "SC_rgb_rle_2frame.dcm",
+                "emri_small_jpeg_2k_lossless.dcm", "emri_small_jpeg_ls_lossless.dcm",
+                "JPEG2000.dcm", "SC_rgb_jpeg_gdcm.dcm", "SC_rgb_small_odd_jpeg.dcm",
+                "SC_rgb_dcmtk_+eb+cy+np.dcm")
+SLOPE, INTERCEPT = 2.0, -3.0
+
+
+def no_parsing(monkeypatch: Any, paths: Any) -> None:
+    """Break every header and make every way to parse a file fail."""
+    for path in paths:
+        with open(path, "r+b") as file:
+            file.write(b"\0" * 132)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a file was parsed")
+
+    for module in (reader, _samples, _slices):
+        monkeypatch.setattr(module, "read", refuse)
+
+
+@pytest.fixture
+def encapsulated(tmp_path: Path) -> Tuple[Any, Dict[Tuple[str, int], np.ndarray]]:
+    """An index of the compressed files (Rescale Slope and Intercept added, so that the
+    index says all there is to say), and pydicom's frames in modality units."""
+    bulk = pytest.importorskip("fastdcm.bulk")
+    pytest.importorskip("imagecodecs")
+    expected = {}
+    for name in ENCAPSULATED:
+        ds = pydicom.dcmread(get_testdata_file(name))
+        ds.RescaleSlope, ds.RescaleIntercept = SLOPE, INTERCEPT
+        path = tmp_path / name
+        ds.save_as(path)
+        frames = ds.pixel_array if ds.get("NumberOfFrames", 1) > 1 else ds.pixel_array[None]
+        for k, frame in enumerate(frames):
+            expected[(str(path), k)] = frame
+    return bulk.scan(tmp_path, workers=1), expected
+
+
+def test_encapsulated_index_rows_are_decoded_without_parsing(encapsulated: Any,
+                                                             monkeypatch: Any) -> None:
+    table, expected = encapsulated
+    data = DicomDataset(table, unit="frame", metadata=["path", "frame"])
+    stored = DicomDataset(table, unit="frame", dtype=None, metadata=["path", "frame"])
+    assert all(isinstance(s, _samples.RowSample) for s in data._samples)
+    no_parsing(monkeypatch, {path for path, _ in expected})
+    for tensor, meta in data:
+        frame = expected[(meta["path"], meta["frame"])]
+        np.testing.assert_array_equal(tensor.numpy(),
+                                      frame.astype(np.float32) * SLOPE + INTERCEPT)
+    for tensor, meta in stored:
+        frame = expected[(meta["path"], meta["frame"])]
+        assert tensor.numpy().dtype == frame.dtype
+        np.testing.assert_array_equal(tensor.numpy(), frame)
+
+
+@pytest.mark.parametrize("syntax", [RLELossless, JPEGLSLossless])
+def test_encapsulated_series_through_workers(tmp_path: Path, monkeypatch: Any,
+                                             syntax: str) -> None:
+    """Frames of a compressed series and of a multi-frame file, batched in place by two
+    worker processes, each decoded from one read at the index's frame offset."""
+    bulk = pytest.importorskip("fastdcm.bulk")
+    pytest.importorskip("imagecodecs")
+    series = Series(seed=6, signed=True, bits_stored=16, slope=0.5, intercept=3.0)
+    paths = write_slices(tmp_path / "slices", series, syntax=syntax)
+    whole = pydicom.dcmread(get_testdata_file("emri_small_RLE.dcm"))
+    whole.RescaleSlope, whole.RescaleIntercept = SLOPE, INTERCEPT
+    whole.save_as(tmp_path / "multi.dcm")
+    expected = {str(path): apply_modality_lut(pydicom.dcmread(path).pixel_array,
+                                              pydicom.dcmread(path)) for path in paths}
+    table = bulk.scan(tmp_path / "slices", workers=1)
+    multi = bulk.scan(tmp_path / "multi.dcm", workers=1)
+    frames = whole.pixel_array.astype(np.float32) * SLOPE + INTERCEPT
+    no_parsing(monkeypatch, paths + [tmp_path / "multi.dcm"])
+    seen = Counter()
+    for data, batch_size in ((DicomDataset(table, metadata=["path"]), 4),
+                             (DicomDataset(multi, unit="frame", metadata=["frame"]), 3)):
+        for batch, meta in data.loader(batch_size, shuffle=True, num_workers=2,
+                                       multiprocessing_context="fork"):
+            for tensor, key in zip(batch, meta.get("path", meta.get("frame"))):
+                seen[key] += 1
+                reference = expected[key] if isinstance(key, str) else frames[key]
+                np.testing.assert_array_equal(tensor.numpy(), reference.astype(np.float32))
+    assert len(seen) == len(paths) + len(frames) and set(seen.values()) == {1}

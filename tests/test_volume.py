@@ -258,3 +258,24 @@ def test_bulk_index_as_dataframe_and_parquet(tmp_path: Path) -> None:
     np.testing.assert_array_equal(load_series(images).array, expected)
     np.testing.assert_array_equal(load_series(tmp_path / "index.parquet",
                                               series_uid=series.series_uid).array, expected)
+
+
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.80"])
+def test_compressed_index_rows_are_decoded_without_parsing(tmp_path: Path, monkeypatch: Any,
+                                                           syntax: str) -> None:
+    """RLE and JPEG-LS slices from a bulk index: each frame one read at its frame offset,
+    decoded; the same volume as pydicom's pixel_array with the rescale."""
+    bulk = pytest.importorskip("fastdcm.bulk")
+    pytest.importorskip("imagecodecs")
+    series = Series(orientation=oblique(), slope=2.0, intercept=-7.0)
+    paths = write_slices(tmp_path, series, syntax=syntax)
+    table = bulk.scan(tmp_path, workers=1)
+    expected = {str(p): pydicom.dcmread(p).pixel_array * 2.0 - 7.0 for p in paths}
+    for path in paths:  # break every header, and refuse every parse
+        with open(path, "r+b") as file:
+            file.write(b"\0" * 132)
+    monkeypatch.setattr(fastdcm._slices, "read", lambda *a, **k: pytest.fail("parsed"))
+    volume = load_series(table)
+    np.testing.assert_array_equal(
+        volume.array, np.stack([expected[path] for path, _ in volume.sources]))
+    np.testing.assert_array_equal(volume.array, series.stored.astype(np.float32) * 2 - 7)

@@ -1,9 +1,11 @@
-"""Native frames read with one positioned read, and stored values turned into modality values.
+"""Frames read with one positioned read, and stored values turned into modality values.
 
 A loader that already knows where a frame lies (from a bulk index's pixel locators) need not
-parse the file again: one ``preadv`` at the frame's offset brings its bytes. The read lands
-in a buffer placed so that (destination - file offset) mod 4096 is 0, the kernel's fast copy
-path (3-7x faster than a misaligned destination: see shared/PERF-FACTS.md).
+parse the file again: one ``preadv`` at the frame's offset brings its bytes, native
+(``Locator``) or encoded (``Encoded``: one fragment per frame, decoded by the codec registry
+exactly as ``ds.frame(i)`` decodes it). The read lands in a buffer placed so that
+(destination - file offset) mod 4096 is 0, the kernel's fast copy path (3-7x faster than a
+misaligned destination: see shared/PERF-FACTS.md).
 
 ``rescale_into`` is the one place where stored values become Hounsfield units (or other
 modality units) in the caller's dtype, written straight into the output so that no
@@ -14,10 +16,12 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple, Union
 
 import numpy as np
 
+from fastdcm.pixels.api import decode_frame
+from fastdcm.pixels.description import PixelDescription
 from fastdcm.pixels.native import correct_unused_bits
 
 PAGE = 4096
@@ -39,6 +43,67 @@ class Locator:
     @property
     def frame_bytes(self) -> int:
         return self.rows * self.columns * np.dtype(self.dtype).itemsize
+
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        """One frame's shape."""
+        return (self.rows, self.columns)
+
+    def read(self, first: int, count: int, scratch: bool = False) -> np.ndarray:
+        """Frames first..first+count-1, (count, rows, columns): see read_stored."""
+        return read_stored(self, first, count, scratch=scratch)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Where each encapsulated frame lies in a file (one fragment per frame, as a bulk
+    index records them) and the description its codec needs."""
+
+    path: str
+    offsets: Tuple[int, ...]     # file offset of each frame's encoded bytes
+    lengths: Tuple[int, ...]
+    description: PixelDescription
+
+    @property
+    def frames(self) -> int:
+        return len(self.offsets)
+
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        """One frame's shape: (rows, columns[, samples]), as ds.frame(i) gives it."""
+        return self.description.frame_shape
+
+    def read(self, first: int, count: int, scratch: bool = False) -> np.ndarray:
+        """Frames first..first+count-1 decoded, (count,) + shape. With `scratch` and one
+        frame, a decoder that can write in place (RLE) writes into a buffer this thread
+        reuses on its next call."""
+        desc = self.description
+        if scratch and count == 1:
+            out = getattr(_scratch, "decoded", None)
+            if out is None or out.shape != (1,) + self.shape or out.dtype != desc.dtype:
+                out = _scratch.decoded = np.empty((1,) + self.shape, desc.dtype)
+        else:
+            out = np.empty((count,) + self.shape, desc.dtype)
+        for row, index in enumerate(range(first, first + count)):
+            target = out[row]
+            decoded = self.decode(index, target)
+            if decoded is not target:  # decoded frames have the frame's shape and type
+                target[...] = decoded
+        return out
+
+    def decode(self, index: int, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """Frame `index` as ds.frame(index) gives it, from one positioned read of its
+        bytes (into a buffer this thread reuses); written into `out` when its decoder can."""
+        offset, length = self.offsets[index], self.lengths[index]
+        buffer = getattr(_scratch, "encoded", None)
+        if buffer is None or len(buffer) < length + PAGE:
+            buffer = _scratch.encoded = np.empty(length + PAGE, np.uint8)
+        data = _aligned(buffer, offset, length)
+        _pread_into(self.path, data, offset)
+        return decode_frame(memoryview(data), self.description, index, out)
+
+
+FrameSource = Union[Locator, Encoded]
 
 
 def _aligned(buffer: np.ndarray, file_offset: int, length: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from fastdcm import _index, _slices
-from fastdcm._frames import Locator, read_stored, rescale_into
+from fastdcm._frames import FrameSource, rescale_into
 from fastdcm.reader import read
 from fastdcm.volume import Volume, load_series
 
@@ -91,9 +91,10 @@ class FileSample:
 
 @dataclass(frozen=True)
 class RowSample:
-    """An index row's image or frame, one positioned read at its pixel locator."""
+    """An index row's image or frame, one positioned read per frame at its pixel locator
+    (decoded when encapsulated)."""
 
-    locator: Locator
+    locator: FrameSource
     frame: Optional[int]
     slope: Optional[float]
     intercept: Optional[float]
@@ -103,10 +104,9 @@ class RowSample:
              out: Optional[np.ndarray] = None) -> Tuple[np.ndarray, Dict[str, Any]]:
         """The sample's values (written into `out` when given) and its metadata."""
         first, count = (0, self.locator.frames) if self.frame is None else (self.frame, 1)
-        plane = (self.locator.rows, self.locator.columns)
+        plane = self.locator.shape
         shape = plane if count == 1 else (count,) + plane
-        stored = read_stored(self.locator, first, count,
-                             scratch=dtype is not None or out is not None)
+        stored = self.locator.read(first, count, scratch=dtype is not None or out is not None)
         if dtype is None and out is None:
             return stored.reshape(shape), dict(self.values)  # fresh: the read was the copy
         target = _target(out, shape, dtype or stored.dtype)

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from fastdcm import _index
-from fastdcm._frames import Locator, read_stored, rescale_into
+from fastdcm._frames import FrameSource, rescale_into
 from fastdcm.dataset import Dataset
 from fastdcm.errors import InvalidDicomError
 from fastdcm.pixels.luts import apply_modality_lut
@@ -44,14 +44,14 @@ class Slice:
     slope: Optional[float]
     intercept: Optional[float]
     series_uid: Optional[str]
-    locator: Optional[Locator] = None   # the frame is one positioned read
+    locator: Optional[FrameSource] = None   # the frame is one positioned read
     dataset: Optional[Dataset] = None   # else the open data set it comes from
 
     def stored(self, scratch: bool = False) -> np.ndarray:
         """The frame's stored values: a view of the file when it is open and native, else
         read (with `scratch`, into a buffer this thread reuses on its next read)."""
         if self.locator is not None:
-            return read_stored(self.locator, self.frame, scratch=scratch)[0]
+            return self.locator.read(self.frame, 1, scratch=scratch)[0]
         assert self.dataset is not None
         return self.dataset.frame(self.frame)
 
@@ -149,7 +149,7 @@ def from_row(row: Dict[str, Any]) -> List[Slice]:
         return from_file(row["path"])
     return [Slice(row["path"], 0, row["ImagePositionPatient"],
                   row["ImageOrientationPatient"], row["PixelSpacing"],
-                  (found.rows, found.columns), row["RescaleSlope"], row["RescaleIntercept"],
+                  found.shape, row["RescaleSlope"], row["RescaleIntercept"],
                   row["SeriesInstanceUID"], locator=found)]
 
 

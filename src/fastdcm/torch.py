@@ -9,7 +9,8 @@ extra; the only fastdcm module that imports torch).
 Samples are float32 tensors in modality units (Hounsfield units for CT) by default, made
 from numpy with ``torch.from_numpy``: each holds one fresh array, so no copy is made on the
 way to torch. Rows of a bulk index with pixel locators are read with one positioned read
-per sample, without parsing the file. The Dataset pickles as a list of plain sample
+per frame (compressed frames then decoded as ``ds.frame(i)`` decodes them), without
+parsing the file. The Dataset pickles as a list of plain sample
 descriptions; files are opened by each worker process when it first needs them, and a
 worker never uses a mapping its parent opened (see fastdcm._samples.OpenFiles), so it is
 safe with any DataLoader ``num_workers`` and start method.
@@ -17,14 +18,15 @@ safe with any DataLoader ``num_workers`` and start method.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
+                    Tuple, Union)
 
 import numpy as np
 import torch
 from torch.utils.data import (BatchSampler, DataLoader, Dataset, RandomSampler,
-                              SequentialSampler, get_worker_info)
+                              SequentialSampler)
 
-from fastdcm import _samples
+from fastdcm import _samples, _torch_batches
 
 __all__ = ["DicomDataset"]
 
@@ -80,20 +82,22 @@ class DicomDataset(Dataset):
         array, meta = self._samples[index].load(self._dtype, self._files, self.metadata)
         return self._finish(torch.from_numpy(array), meta)
 
-    def _batch(self, indexes: List[int]) -> Union[Any, Tuple[Any, Dict[str, Any]]]:
+    def _batch(self, indexes: List[int], slots: Optional[_torch_batches.Slots] = None
+               ) -> Any:
         if not indexes:
             raise IndexError("an empty batch")
         first, meta = self._samples[indexes[0]].load(self._dtype, self._files, self.metadata)
-        tensor = _batch_tensor((len(indexes),) + first.shape, first.dtype)
-        batch = tensor.numpy()
-        batch[0] = first
         metas = {name: [value] for name, value in meta.items()}
+        memory = _torch_batches.memory((len(indexes),) + first.shape, first.dtype, slots)
+        memory.row(0)[...] = first
+        memory.done(0)
         for row, index in enumerate(indexes[1:], 1):
             _, meta = self._samples[index].load(self._dtype, self._files, self.metadata,
-                                                out=batch[row])
+                                                out=memory.row(row))
+            memory.done(row)
             for name, value in meta.items():
                 metas[name].append(value)
-        return self._finish(tensor, metas)
+        return memory.handed(self._finish(memory.tensor(), metas))
 
     def _finish(self, tensor: torch.Tensor, meta: Dict[str, Any]
                 ) -> Union[Any, Tuple[Any, Dict[str, Any]]]:
@@ -103,13 +107,22 @@ class DicomDataset(Dataset):
     def loader(self, batch_size: int, *, shuffle: bool = False, drop_last: bool = False,
                **kwargs: Any) -> DataLoader:
         """A DataLoader handing out batches that the workers fill in place: the fast way
-        to batches of same-shaped samples. Each is written straight into the shared memory
-        the main process receives (only a batch's first, which gives the batch its shape,
-        is copied there), where the default collate copies every sample once more.
+        to batches of same-shaped samples. Each sample is written straight into the
+        shared memory the main process receives (the default collate copies each once
+        more), and a worker reuses that memory for a later batch once the main process
+        holds no tensor or view of it any more (see fastdcm._torch_batches): keep a batch,
+        or a view of it, as long as you need it, but give other processes a copy.
         `kwargs` go to DataLoader (num_workers, pin_memory, persistent_workers...)."""
         order = RandomSampler(self) if shuffle else SequentialSampler(self)
-        return DataLoader(self, batch_size=None,
-                          sampler=BatchSampler(order, batch_size, drop_last), **kwargs)
+        workers = kwargs.get("num_workers", 0)
+        # A worker may be asked for a batch while its prefetched ones (prefetch_factor)
+        # are on their way, the training step holds one and the one before is not yet
+        # seen released: one slot more than that never leaves it waiting for one. Slots
+        # are made when first used, so those a worker does not need cost nothing.
+        per_worker = (kwargs.get("prefetch_factor") or 2) + 3
+        return _SlotLoader(_InPlace(self, _torch_batches.Slots(workers, per_worker)),
+                           batch_size=None,
+                           sampler=BatchSampler(order, batch_size, drop_last), **kwargs)
 
     def close(self) -> None:
         """Release the files this process holds open (they reopen when needed)."""
@@ -125,14 +138,29 @@ class DicomDataset(Dataset):
         self._files = _samples.OpenFiles()
 
 
-def _batch_tensor(shape: Tuple[int, ...], dtype: np.dtype) -> torch.Tensor:
-    """An uninitialised tensor; in a DataLoader worker, in shared memory from the start
-    (as the default collate makes its batches), so that sending it copies nothing."""
-    kind = torch.from_numpy(np.empty(0, dtype)).dtype
-    if get_worker_info() is None:
-        return torch.empty(shape, dtype=kind)
-    storage = torch.UntypedStorage._new_shared(int(np.prod(shape)) * dtype.itemsize)
-    return torch.empty(0, dtype=kind).set_(storage, 0, shape)
+class _InPlace(Dataset):
+    """The Dataset a loader() hands to its DataLoader: batches by lists of indexes,
+    written into the loader's reusable slots."""
+
+    def __init__(self, data: DicomDataset, slots: _torch_batches.Slots):
+        self.data, self.slots = data, slots
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, indexes: Sequence[int]) -> Any:
+        return self.data._batch([int(i) for i in indexes], self.slots)
+
+
+class _SlotLoader(DataLoader):
+    """A DataLoader that hands out its workers' batches and, while it does, tells them
+    which slots the main process has let go of."""
+
+    def __iter__(self) -> Iterator[Any]:
+        slots = self.dataset.slots
+        slots.release()  # before the workers are asked for the first batches
+        for item in super().__iter__():
+            yield slots.received(item)
 
 
 def _numpy_dtype(dtype: Any) -> Optional[np.dtype]:
