@@ -3,17 +3,12 @@
 A loader that already knows where a frame lies (from a bulk index's pixel locators) need not
 parse the file again: one ``preadv`` at the frame's offset brings its bytes, native
 (``Locator``) or encoded (``Encoded``: one fragment per frame, decoded by the codec registry
-exactly as ``ds.frame(i)`` decodes it). The read lands in a buffer placed so that
-(destination - file offset) mod 4096 is 0, the kernel's fast copy path (3-7x faster than a
-misaligned destination: see shared/PERF-FACTS.md).
-
-``rescale_into`` is the one place where stored values become Hounsfield units (or other
-modality units) in the caller's dtype, written straight into the output so that no
-intermediate array is made.
+exactly as ``ds.frame(i)`` decodes it), into a page-aligned buffer (see pixels.preads).
+Native frames headed for ``rescale_into`` keep their bits above Bits Stored as stored: the
+rescale clears them in the same pass (``for_rescale``).
 """
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from typing import Optional, Tuple, Union
@@ -23,8 +18,8 @@ import numpy as np
 from fastdcm.pixels.api import decode_frame
 from fastdcm.pixels.description import PixelDescription
 from fastdcm.pixels.native import correct_unused_bits
+from fastdcm.pixels.preads import PAGE, aligned, aligned_empty, pread_into
 
-PAGE = 4096
 _scratch = threading.local()
 
 
@@ -52,6 +47,14 @@ class Locator:
     def read(self, first: int, count: int, scratch: bool = False) -> np.ndarray:
         """Frames first..first+count-1, (count, rows, columns): see read_stored."""
         return read_stored(self, first, count, scratch=scratch)
+
+    def for_rescale(self, first: int, count: int) -> Tuple[np.ndarray, int]:
+        """Frames first..first+count-1 in this thread's scratch buffer with the bits above
+        Bits Stored as stored, and the Bits Stored for rescale_into to correct them by
+        (0 when none are unused)."""
+        stored = read_stored(self, first, count, scratch=True, correct=False)
+        unused = self.bits_stored < stored.dtype.itemsize * 8
+        return stored, self.bits_stored if unused else 0
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,11 @@ class Encoded:
                 target[...] = decoded
         return out
 
+    def for_rescale(self, first: int, count: int) -> Tuple[np.ndarray, int]:
+        """Frames first..first+count-1 decoded (and corrected) into scratch memory, and 0:
+        nothing is left for rescale_into to correct."""
+        return self.read(first, count, scratch=True), 0
+
     def decode(self, index: int, out: Optional[np.ndarray] = None) -> np.ndarray:
         """Frame `index` as ds.frame(index) gives it, from one positioned read of its
         bytes (into a buffer this thread reuses); written into `out` when its decoder can."""
@@ -98,36 +106,19 @@ class Encoded:
         buffer = getattr(_scratch, "encoded", None)
         if buffer is None or len(buffer) < length + PAGE:
             buffer = _scratch.encoded = np.empty(length + PAGE, np.uint8)
-        data = _aligned(buffer, offset, length)
-        _pread_into(self.path, data, offset)
+        data = aligned(buffer, offset, length)
+        pread_into(self.path, data, offset)
         return decode_frame(memoryview(data), self.description, index, out)
 
 
 FrameSource = Union[Locator, Encoded]
 
 
-def _aligned(buffer: np.ndarray, file_offset: int, length: int) -> np.ndarray:
-    """The part of `buffer` (at least length + PAGE bytes) whose address matches
-    `file_offset` modulo the page size."""
-    start = (file_offset - buffer.ctypes.data) % PAGE
-    return buffer[start:start + length]
-
-
-def _pread_into(path: str, target: np.ndarray, offset: int) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        got = os.preadv(fd, [target], offset)
-    finally:
-        os.close(fd)
-    if got != len(target):
-        raise ValueError(f"{path}: pixel data cut short ({got} of {len(target)} bytes at "
-                         f"offset {offset})")
-
-
 def read_stored(locator: Locator, first: int = 0, count: int = 1, *,
-                scratch: bool = False) -> np.ndarray:
+                scratch: bool = False, correct: bool = True) -> np.ndarray:
     """Frames first..first+count-1 as stored values, shaped (count, rows, columns), with
-    the bits above Bits Stored cleared or sign-extended as pydicom does.
+    the bits above Bits Stored cleared or sign-extended as pydicom does (unless not
+    `correct`).
 
     With `scratch`, the bytes land in a buffer reused by the next call of this thread
     (for callers that convert them at once); else in a fresh writable array.
@@ -138,14 +129,14 @@ def read_stored(locator: Locator, first: int = 0, count: int = 1, *,
         buffer = getattr(_scratch, "buffer", None)
         if buffer is None or len(buffer) < length + PAGE:
             buffer = _scratch.buffer = np.empty(length + PAGE, np.uint8)
+        raw = aligned(buffer, offset, length)
     else:
-        buffer = np.empty(length + PAGE, np.uint8)
-    raw = _aligned(buffer, offset, length)
-    _pread_into(locator.path, raw, offset)
+        raw = aligned_empty(length, offset)
+    pread_into(locator.path, raw, offset)
     stored = raw.view(locator.dtype).reshape(count, locator.rows, locator.columns)
     if not stored.dtype.isnative:
         stored = stored.astype(stored.dtype.newbyteorder("="))
-    if locator.bits_stored < stored.dtype.itemsize * 8:
+    if correct and locator.bits_stored < stored.dtype.itemsize * 8:
         checked = stored.view()
         checked.flags.writeable = False  # checked first, copied only when a bit is wrong
         corrected = correct_unused_bits(checked, locator.bits_stored)
@@ -153,23 +144,3 @@ def read_stored(locator: Locator, first: int = 0, count: int = 1, *,
             stored = corrected
     return stored
 
-
-def rescale_into(out: np.ndarray, stored: np.ndarray, slope: Optional[float],
-                 intercept: Optional[float]) -> None:
-    """out = stored * slope + intercept, computed in out's dtype (no rescale when either is
-    None). An integer `out` takes only integral slope and intercept: rounding modality
-    values silently would change them."""
-    if slope is None or intercept is None:
-        np.copyto(out, stored, casting="unsafe")
-        return
-    if out.dtype.kind in "iu" and not (float(slope).is_integer()
-                                       and float(intercept).is_integer()):
-        raise ValueError(f"Rescale Slope {slope} / Intercept {intercept} give fractional "
-                         f"values: choose a floating dtype rather than {out.dtype}")
-    cast = out.dtype.type
-    if slope == 1:
-        np.add(stored, cast(intercept), out=out, dtype=out.dtype, casting="unsafe")
-        return
-    np.multiply(stored, cast(slope), out=out, dtype=out.dtype, casting="unsafe")
-    if intercept:
-        np.add(out, cast(intercept), out=out)

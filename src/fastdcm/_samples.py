@@ -20,7 +20,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from fastdcm import _index, _slices
-from fastdcm._frames import FrameSource, rescale_into
+from fastdcm._frames import FrameSource
+from fastdcm.pixels.rescale import rescale_into
 from fastdcm.reader import read
 from fastdcm.volume import Volume, load_series
 
@@ -106,14 +107,17 @@ class RowSample:
         first, count = (0, self.locator.frames) if self.frame is None else (self.frame, 1)
         plane = self.locator.shape
         shape = plane if count == 1 else (count,) + plane
-        stored = self.locator.read(first, count, scratch=dtype is not None or out is not None)
-        if dtype is None and out is None:
-            return stored.reshape(shape), dict(self.values)  # fresh: the read was the copy
-        target = _target(out, shape, dtype or stored.dtype)
         if dtype is None:
+            stored = self.locator.read(first, count, scratch=out is not None)
+            if out is None:
+                return stored.reshape(shape), dict(self.values)  # fresh: the read was the copy
+            target = _target(out, shape, stored.dtype)
             np.copyto(target.reshape(stored.shape), stored)
-        else:
-            rescale_into(target.reshape(stored.shape), stored, self.slope, self.intercept)
+            return target, dict(self.values)
+        stored, bits_stored = self.locator.for_rescale(first, count)
+        target = _target(out, shape, dtype)
+        rescale_into(target.reshape(stored.shape), stored, self.slope, self.intercept,
+                     bits_stored)
         return target, dict(self.values)
 
 

@@ -17,10 +17,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from fastdcm import _index
-from fastdcm._frames import FrameSource, rescale_into
+from fastdcm._frames import FrameSource
 from fastdcm.dataset import Dataset
 from fastdcm.errors import InvalidDicomError
+from fastdcm.pixels.api import for_rescale
 from fastdcm.pixels.luts import apply_modality_lut
+from fastdcm.pixels.rescale import rescale_into
 from fastdcm.reader import read
 
 # An image without Image Orientation (Patient) (a lone radiograph, say) is placed as
@@ -61,10 +63,15 @@ class Slice:
         if rescale and self.dataset is not None and \
                 self.dataset.get_value("ModalityLUTSequence"):
             np.copyto(out, apply_modality_lut(self.stored(), self.dataset), casting="unsafe")
-        elif rescale:
-            rescale_into(out, self.stored(scratch=True), self.slope, self.intercept)
+        elif self.locator is not None:
+            stored, bits_stored = self.locator.for_rescale(self.frame, 1)
+            rescale_into(out, stored[0], *self._rescale(rescale), bits_stored)
         else:
-            rescale_into(out, self.stored(scratch=True), None, None)
+            stored, bits_stored = for_rescale(self.dataset, self.frame)
+            rescale_into(out, stored, *self._rescale(rescale), bits_stored)
+
+    def _rescale(self, rescale: bool) -> Tuple[Optional[float], Optional[float]]:
+        return (self.slope, self.intercept) if rescale else (None, None)
 
 
 def from_file(path: str, images_only: bool = False) -> List[Slice]:

@@ -29,7 +29,7 @@ from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils.data import get_worker_info
 from torch.utils.data._utils.pin_memory import pin_memory
 
-from fastdcm._frames import PAGE
+from fastdcm.pixels.preads import PAGE
 
 Shape = Tuple[int, ...]
 

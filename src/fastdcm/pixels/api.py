@@ -147,6 +147,21 @@ def copy_pixels(ds: "Dataset", out: Optional[np.ndarray] = None) -> np.ndarray:
     return out
 
 
+def for_rescale(ds: "Dataset", index: Optional[int] = None) -> Tuple[np.ndarray, int]:
+    """Frame `index` (every frame when None) for fastdcm.pixels.rescale.rescale_into, and
+    the Bits Stored it is to correct them by: native monochrome data as stored (a view,
+    its high bits left for the rescale to clear in the same pass), anything else as
+    ``frame``/``pixel_array`` give it, with 0."""
+    state = _state(ds)
+    desc = state.desc
+    if (state.frames is None and desc.little_endian and desc.samples == 1
+            and desc.bits_allocated > 1):
+        first, count = (0, state.count) if index is None else (_check_index(state, index), 1)
+        stored = native.read(ds._source_view(), desc, first, count, correct=False)
+        return stored, desc.bits_stored if desc.corrects_unused_bits else 0
+    return (pixel_array(ds) if index is None else frame(ds, index)), 0
+
+
 def rescaled_array(ds: "Dataset", index: Optional[int] = None, dtype: Any = np.float32,
                    out: Optional[np.ndarray] = None) -> np.ndarray:
     """Frame `index` (every frame when None) in modality units, in `dtype`: what
@@ -154,18 +169,7 @@ def rescaled_array(ds: "Dataset", index: Optional[int] = None, dtype: Any = np.f
     ``arr.astype(dtype) * slope + intercept``. Native monochrome data goes from the file's
     bytes to `out` in one pass (see fastdcm._convert); a new writable array unless `out`
     (shaped as the frames) is given."""
-    state = _state(ds)
-    desc = state.desc
-    view = ds._source_view()
-    first, count = (0, state.count) if index is None else (_check_index(state, index), 1)
-    bits_stored = 0
-    if (state.frames is None and desc.little_endian and desc.samples == 1
-            and desc.bits_allocated > 1):
-        stored = native.read(view, desc, first, count, correct=False)
-        if desc.corrects_unused_bits:
-            bits_stored = desc.bits_stored
-    else:
-        stored = pixel_array(ds) if index is None else frame(ds, first)
+    stored, bits_stored = for_rescale(ds, index)
     if out is None:
         out = np.empty(stored.shape, dtype)
     elif out.shape != stored.shape:

@@ -22,7 +22,12 @@ SPLIT_BYTES = 32 << 20  # reads at least this long are split over threads
 
 def aligned_empty(nbytes: int, file_offset: int) -> np.ndarray:
     """An uninitialised byte array whose address matches `file_offset` modulo the page."""
-    buffer = np.empty(nbytes + PAGE, np.uint8)
+    return aligned(np.empty(nbytes + PAGE, np.uint8), file_offset, nbytes)
+
+
+def aligned(buffer: np.ndarray, file_offset: int, nbytes: int) -> np.ndarray:
+    """The part of `buffer` (at least nbytes + PAGE bytes) whose address matches
+    `file_offset` modulo the page size."""
     start = (file_offset - buffer.ctypes.data) % PAGE
     return buffer[start:start + nbytes]
 
