@@ -18,7 +18,7 @@ import numpy as np
 from fastdcm.pixels.api import decode_frame
 from fastdcm.pixels.description import PixelDescription
 from fastdcm.pixels.native import correct_unused_bits
-from fastdcm.pixels.preads import PAGE, aligned, aligned_empty, pread_into
+from fastdcm.pixels import preads
 
 _scratch = threading.local()
 
@@ -103,11 +103,8 @@ class Encoded:
         """Frame `index` as ds.frame(index) gives it, from one positioned read of its
         bytes (into a buffer this thread reuses); written into `out` when its decoder can."""
         offset, length = self.offsets[index], self.lengths[index]
-        buffer = getattr(_scratch, "encoded", None)
-        if buffer is None or len(buffer) < length + PAGE:
-            buffer = _scratch.encoded = np.empty(length + PAGE, np.uint8)
-        data = aligned(buffer, offset, length)
-        pread_into(self.path, data, offset)
+        data = preads.scratch(length, offset, "encoded")
+        preads.pread_into(self.path, data, offset)
         return decode_frame(memoryview(data), self.description, index, out)
 
 
@@ -125,14 +122,8 @@ def read_stored(locator: Locator, first: int = 0, count: int = 1, *,
     """
     length = locator.frame_bytes * count
     offset = locator.offset + locator.frame_bytes * first
-    if scratch:
-        buffer = getattr(_scratch, "buffer", None)
-        if buffer is None or len(buffer) < length + PAGE:
-            buffer = _scratch.buffer = np.empty(length + PAGE, np.uint8)
-        raw = aligned(buffer, offset, length)
-    else:
-        raw = aligned_empty(length, offset)
-    pread_into(locator.path, raw, offset)
+    raw = preads.scratch(length, offset) if scratch else preads.aligned_empty(length, offset)
+    preads.pread_into(locator.path, raw, offset)
     stored = raw.view(locator.dtype).reshape(count, locator.rows, locator.columns)
     if not stored.dtype.isnative:
         stored = stored.astype(stored.dtype.newbyteorder("="))

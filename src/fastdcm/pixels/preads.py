@@ -10,6 +10,7 @@ copy and fault in a few hundred megabytes at the speed memory allows.
 from __future__ import annotations
 
 import os
+import threading
 from typing import List
 
 import numpy as np
@@ -18,11 +19,22 @@ from fastdcm.pixels import threads
 
 PAGE = 4096
 SPLIT_BYTES = 32 << 20  # reads at least this long are split over threads
+_scratch = threading.local()
 
 
 def aligned_empty(nbytes: int, file_offset: int) -> np.ndarray:
     """An uninitialised byte array whose address matches `file_offset` modulo the page."""
     return aligned(np.empty(nbytes + PAGE, np.uint8), file_offset, nbytes)
+
+
+def scratch(nbytes: int, file_offset: int, purpose: str = "stored") -> np.ndarray:
+    """A page-aligned byte buffer this thread reuses (one per `purpose`) for bytes that are
+    converted at once: memory already faulted in, unlike a fresh array."""
+    buffer = getattr(_scratch, purpose, None)
+    if buffer is None or len(buffer) < nbytes + PAGE:
+        buffer = np.empty(nbytes + PAGE, np.uint8)
+        setattr(_scratch, purpose, buffer)
+    return aligned(buffer, file_offset, nbytes)
 
 
 def aligned(buffer: np.ndarray, file_offset: int, nbytes: int) -> np.ndarray:
