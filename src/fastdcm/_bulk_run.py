@@ -122,8 +122,12 @@ def batches(plan: Plan, paths: Iterable[str], workers: int,
     first = next(chunks, None)
     if first is None:
         return
+    second = next(chunks, None)
+    if second is None:  # one chunk (a few dozen files): a worker would cost more than it saves
+        yield read_chunk(plan, first)
+        return
     with _Workers(plan, workers - 1) as pool:
-        yield from pool.map(chain((first,), chunks))
+        yield from pool.map(chain((first, second), chunks))
 
 
 def _chunks(paths: Iterable[str], size: int, workers: int) -> Iterator[List[str]]:
