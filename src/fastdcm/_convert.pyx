@@ -1,16 +1,16 @@
-# cython: boundscheck=False, wraparound=False, cdivision=True
+# cython: boundscheck=False, wraparound=False
 """Stored pixel values -> modality values (Hounsfield units for CT) in one pass.
 
 numpy needs three passes and a temporary for ``arr.astype(float32) * slope + intercept``,
 and a fourth when the bits above Bits Stored must first be cleared or sign-extended; on a
 512 x 512 CT slice those passes cost more than reading the file. Here each sample is read
-once, corrected, converted and scaled in registers, and written once; the loops vectorise.
+once, corrected, converted and scaled in registers, and written once (the loops are in
+_convert_kernel.h, built for several instruction sets).
 
 The arithmetic is numpy's, in the output's precision: ``float(v) * slope`` rounded, then
-``+ intercept`` rounded (setup.py compiles with -ffp-contract=off so that no fused
-multiply-add changes the last bit), so results equal the numpy expression exactly.
-Bounds: every loop runs over ``n = out.size``, checked equal to ``stored.size`` and both
-checked C-contiguous before any loop starts.
+``+ intercept`` rounded, so results equal the numpy expression exactly. Bounds: every loop
+runs over ``n = out.size``, checked equal to ``stored.size`` and both checked C-contiguous
+(and distinct: a fresh output or the caller's) before any loop starts.
 """
 from libc.stdint cimport int8_t, int16_t, int32_t, uint8_t, uint16_t, uint32_t
 
@@ -32,60 +32,56 @@ _STORED = frozenset(np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16
                                           np.int32))
 
 
-cdef inline stored_t _corrected(stored_t v, int shift, stored_t mask) noexcept nogil:
-    # Unsigned: clear the bits above Bits Stored. Signed: shift the sign bit of Bits Stored
-    # to the top and back (arithmetic shift), which sign-extends it, as pydicom does.
-    if stored_t is uint8_t or stored_t is uint16_t or stored_t is uint32_t:
-        return v & mask
-    elif stored_t is int8_t:
-        return <int8_t>(<uint8_t>v << shift) >> shift
-    elif stored_t is int16_t:
-        return <int16_t>(<uint16_t>v << shift) >> shift
-    else:
-        return <int32_t>(<uint32_t>v << shift) >> shift
-
-
-cdef void _kernel(const stored_t* src, out_t* dst, Py_ssize_t n, out_t slope, out_t intercept,
-                  bint scale, bint offset, int shift) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef stored_t mask = <stored_t>((<unsigned long long>1 << (sizeof(stored_t) * 8 - shift))
-                                    - 1)
-    # One loop per case, the branches outside: each inner loop is a straight vectorisable
-    # convert (+ mask) (* slope) (+ intercept).
-    if shift:
-        if scale and offset:
-            for i in range(n):
-                dst[i] = <out_t>_corrected(src[i], shift, mask) * slope + intercept
-        elif scale:
-            for i in range(n):
-                dst[i] = <out_t>_corrected(src[i], shift, mask) * slope
-        elif offset:
-            for i in range(n):
-                dst[i] = <out_t>_corrected(src[i], shift, mask) + intercept
-        else:
-            for i in range(n):
-                dst[i] = <out_t>_corrected(src[i], shift, mask)
-    elif scale and offset:
-        for i in range(n):
-            dst[i] = <out_t>src[i] * slope + intercept
-    elif scale:
-        for i in range(n):
-            dst[i] = <out_t>src[i] * slope
-    elif offset:
-        for i in range(n):
-            dst[i] = <out_t>src[i] + intercept
-    else:
-        for i in range(n):
-            dst[i] = <out_t>src[i]
+cdef extern from "_convert_kernel.h" nogil:
+    # One loop per (stored type, output type): see _convert_kernel.h for why they are C.
+    void fastdcm_u1_f4(const uint8_t*, float*, Py_ssize_t, float, float, int, int, int)
+    void fastdcm_i1_f4(const int8_t*, float*, Py_ssize_t, float, float, int, int, int)
+    void fastdcm_u2_f4(const uint16_t*, float*, Py_ssize_t, float, float, int, int, int)
+    void fastdcm_i2_f4(const int16_t*, float*, Py_ssize_t, float, float, int, int, int)
+    void fastdcm_u4_f4(const uint32_t*, float*, Py_ssize_t, float, float, int, int, int)
+    void fastdcm_i4_f4(const int32_t*, float*, Py_ssize_t, float, float, int, int, int)
+    void fastdcm_u1_f8(const uint8_t*, double*, Py_ssize_t, double, double, int, int, int)
+    void fastdcm_i1_f8(const int8_t*, double*, Py_ssize_t, double, double, int, int, int)
+    void fastdcm_u2_f8(const uint16_t*, double*, Py_ssize_t, double, double, int, int, int)
+    void fastdcm_i2_f8(const int16_t*, double*, Py_ssize_t, double, double, int, int, int)
+    void fastdcm_u4_f8(const uint32_t*, double*, Py_ssize_t, double, double, int, int, int)
+    void fastdcm_i4_f8(const int32_t*, double*, Py_ssize_t, double, double, int, int, int)
 
 
 cdef void _typed(const stored_t[::1] src, out_t[::1] dst, double slope, double intercept,
                  int shift) noexcept nogil:
+    cdef Py_ssize_t n = dst.shape[0]
+    cdef int scale = slope != 1, offset = intercept != 0
     # An empty array has no first element to point at; nothing to do then.
-    if dst.shape[0] == 0:
+    if n == 0:
         return
-    _kernel(&src[0], &dst[0], dst.shape[0], <out_t>slope, <out_t>intercept, slope != 1,
-            intercept != 0, shift)
+    # Resolved when Cython specialises this function: one call per specialisation.
+    if out_t is float:
+        if stored_t is uint8_t:
+            fastdcm_u1_f4(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
+        elif stored_t is int8_t:
+            fastdcm_i1_f4(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
+        elif stored_t is uint16_t:
+            fastdcm_u2_f4(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
+        elif stored_t is int16_t:
+            fastdcm_i2_f4(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
+        elif stored_t is uint32_t:
+            fastdcm_u4_f4(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
+        else:
+            fastdcm_i4_f4(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
+    else:
+        if stored_t is uint8_t:
+            fastdcm_u1_f8(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
+        elif stored_t is int8_t:
+            fastdcm_i1_f8(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
+        elif stored_t is uint16_t:
+            fastdcm_u2_f8(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
+        elif stored_t is int16_t:
+            fastdcm_i2_f8(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
+        elif stored_t is uint32_t:
+            fastdcm_u4_f8(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
+        else:
+            fastdcm_i4_f8(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
 
 
 def supports(out: np.ndarray, stored: np.ndarray) -> bool:
@@ -93,7 +89,8 @@ def supports(out: np.ndarray, stored: np.ndarray) -> bool:
     return (out.dtype in (np.float32, np.float64) and out.dtype.isnative
             and stored.dtype in _STORED and stored.dtype.isnative
             and out.size == stored.size and out.flags.c_contiguous
-            and out.flags.writeable and stored.flags.c_contiguous)
+            and out.flags.writeable and stored.flags.c_contiguous
+            and not np.may_share_memory(out, stored))
 
 
 def rescale(out: np.ndarray, stored: np.ndarray, double slope=1, double intercept=0,
