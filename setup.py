@@ -21,6 +21,7 @@ extensions = [
         [path],
         include_dirs=[numpy.get_include()],
         define_macros=macros,
+        depends=sorted(glob.glob("src/fastdcm/*.h") + glob.glob("src/fastdcm/*.pxd")),
         extra_compile_args=["-O3", "-ffp-contract=off"],
     )
     for path in sorted(glob.glob("src/fastdcm/*.pyx"))
