@@ -29,6 +29,9 @@ def rescale_into(out: np.ndarray, stored: np.ndarray, slope: Optional[float],
                                          and float(intercept).is_integer()):
         raise ValueError(f"Rescale Slope {slope} / Intercept {intercept} give fractional "
                          f"values: choose a floating dtype rather than {out.dtype}")
+    if slope == 1 and intercept == 0 and not bits_stored:
+        np.copyto(out, stored, casting="unsafe")  # a plain cast: numpy's is the fastest
+        return
     if _convert.supports(out, stored):
         _convert.rescale(out, stored, slope, intercept, bits_stored)
         return
