@@ -224,6 +224,8 @@ ENCAPSULATED = ("emri_small_RLE.dcm", "SC_rgb_rle_2frame.dcm",
                 "emri_small_jpeg_2k_lossless.dcm", "emri_small_jpeg_ls_lossless.dcm",
                 "JPEG2000.dcm", "SC_rgb_jpeg_gdcm.dcm", "SC_rgb_small_odd_jpeg.dcm",
                 "SC_rgb_dcmtk_+eb+cy+np.dcm")
+LOSSY = ("JPEG2000.dcm", "SC_rgb_jpeg_gdcm.dcm", "SC_rgb_small_odd_jpeg.dcm",
+         "SC_rgb_dcmtk_+eb+cy+np.dcm")
 SLOPE, INTERCEPT = 2.0, -3.0
 
 
@@ -267,12 +269,18 @@ def test_encapsulated_index_rows_are_decoded_without_parsing(encapsulated: Any,
     no_parsing(monkeypatch, {path for path, _ in expected})
     for tensor, meta in data:
         frame = expected[(meta["path"], meta["frame"])]
-        np.testing.assert_array_equal(tensor.numpy(),
-                                      frame.astype(np.float32) * SLOPE + INTERCEPT)
+        wanted = frame.astype(np.float32) * SLOPE + INTERCEPT
+        if meta["path"].endswith(LOSSY):  # decoders of a lossy codestream may round apart
+            assert np.abs(tensor.numpy() - wanted).mean() <= SLOPE
+        else:
+            np.testing.assert_array_equal(tensor.numpy(), wanted)
     for tensor, meta in stored:
         frame = expected[(meta["path"], meta["frame"])]
         assert tensor.numpy().dtype == frame.dtype
-        np.testing.assert_array_equal(tensor.numpy(), frame)
+        if meta["path"].endswith(LOSSY):
+            assert np.abs(tensor.numpy().astype(float) - frame).mean() <= 1
+        else:
+            np.testing.assert_array_equal(tensor.numpy(), frame)
 
 
 @pytest.mark.parametrize("syntax", [RLELossless, JPEGLSLossless])
