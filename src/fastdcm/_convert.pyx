@@ -12,84 +12,24 @@ The arithmetic is numpy's, in the output's precision: ``float(v) * slope`` round
 runs over ``n = out.size``, checked equal to ``stored.size`` and both checked C-contiguous
 (and distinct: a fresh output or the caller's) before any loop starts.
 """
-from libc.stdint cimport int8_t, int16_t, int32_t, uint8_t, uint16_t, uint32_t
-
 import numpy as np
 
-ctypedef fused stored_t:
-    uint8_t
-    int8_t
-    uint16_t
-    int16_t
-    uint32_t
-    int32_t
-
-ctypedef fused out_t:
-    float
-    double
-
-_STORED = frozenset(np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.uint32,
-                                          np.int32))
-
-
 cdef extern from "_convert_kernel.h" nogil:
-    # One loop per (stored type, output type): see _convert_kernel.h for why they are C.
-    void fastdcm_u1_f4(const uint8_t*, float*, Py_ssize_t, float, float, int, int, int)
-    void fastdcm_i1_f4(const int8_t*, float*, Py_ssize_t, float, float, int, int, int)
-    void fastdcm_u2_f4(const uint16_t*, float*, Py_ssize_t, float, float, int, int, int)
-    void fastdcm_i2_f4(const int16_t*, float*, Py_ssize_t, float, float, int, int, int)
-    void fastdcm_u4_f4(const uint32_t*, float*, Py_ssize_t, float, float, int, int, int)
-    void fastdcm_i4_f4(const int32_t*, float*, Py_ssize_t, float, float, int, int, int)
-    void fastdcm_u1_f8(const uint8_t*, double*, Py_ssize_t, double, double, int, int, int)
-    void fastdcm_i1_f8(const int8_t*, double*, Py_ssize_t, double, double, int, int, int)
-    void fastdcm_u2_f8(const uint16_t*, double*, Py_ssize_t, double, double, int, int, int)
-    void fastdcm_i2_f8(const int16_t*, double*, Py_ssize_t, double, double, int, int, int)
-    void fastdcm_u4_f8(const uint32_t*, double*, Py_ssize_t, double, double, int, int, int)
-    void fastdcm_i4_f8(const int32_t*, double*, Py_ssize_t, double, double, int, int, int)
+    int fastdcm_rescale(const void* src, int code, void* dst, int is_double, Py_ssize_t n,
+                        double slope, double intercept, int shift)
 
-
-cdef void _typed(const stored_t[::1] src, out_t[::1] dst, double slope, double intercept,
-                 int shift) noexcept nogil:
-    cdef Py_ssize_t n = dst.shape[0]
-    cdef int scale = slope != 1, offset = intercept != 0
-    # An empty array has no first element to point at; nothing to do then.
-    if n == 0:
-        return
-    # Resolved when Cython specialises this function: one call per specialisation.
-    if out_t is float:
-        if stored_t is uint8_t:
-            fastdcm_u1_f4(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
-        elif stored_t is int8_t:
-            fastdcm_i1_f4(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
-        elif stored_t is uint16_t:
-            fastdcm_u2_f4(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
-        elif stored_t is int16_t:
-            fastdcm_i2_f4(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
-        elif stored_t is uint32_t:
-            fastdcm_u4_f4(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
-        else:
-            fastdcm_i4_f4(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
-    else:
-        if stored_t is uint8_t:
-            fastdcm_u1_f8(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
-        elif stored_t is int8_t:
-            fastdcm_i1_f8(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
-        elif stored_t is uint16_t:
-            fastdcm_u2_f8(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
-        elif stored_t is int16_t:
-            fastdcm_i2_f8(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
-        elif stored_t is uint32_t:
-            fastdcm_u4_f8(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
-        else:
-            fastdcm_i4_f8(&src[0], &dst[0], n, slope, intercept, scale, offset, shift)
+# Stored types by the code _convert_kernel.h knows them by (FASTDCM_STORED_TYPES).
+_CODES = {np.dtype(t): code for code, t in enumerate((np.uint8, np.int8, np.uint16, np.int16,
+                                                      np.uint32, np.int32))}
 
 
 def supports(out: np.ndarray, stored: np.ndarray) -> bool:
     """Whether `rescale` takes these arrays (else the caller uses numpy)."""
     return (out.dtype in (np.float32, np.float64) and out.dtype.isnative
-            and stored.dtype in _STORED and stored.dtype.isnative
+            and stored.dtype in _CODES and stored.dtype.isnative
             and out.size == stored.size and out.flags.c_contiguous
             and out.flags.writeable and stored.flags.c_contiguous
+            and out.flags.aligned and stored.flags.aligned
             and not np.may_share_memory(out, stored))
 
 
@@ -105,10 +45,12 @@ def rescale(out: np.ndarray, stored: np.ndarray, double slope=1, double intercep
                          f"output, 8-32 bit integer input (got {out.dtype}, {stored.dtype})")
     cdef int width = stored.dtype.itemsize * 8
     cdef int shift = width - bits_stored if 0 < bits_stored < width else 0
-    _run(stored.reshape(-1), out.reshape(-1), slope, intercept, shift)
-
-
-def _run(const stored_t[::1] src, out_t[::1] dst, double slope, double intercept, int shift):
-    # Cython picks the specialisation from the buffers' types (one of 12).
+    cdef int code = _CODES[stored.dtype]
+    cdef int is_double = out.dtype == np.float64
+    cdef const unsigned char[::1] src = stored.reshape(-1).view(np.uint8)
+    cdef unsigned char[::1] dst = out.reshape(-1).view(np.uint8)
+    cdef Py_ssize_t n = out.size
+    if n == 0:  # an empty array has no first byte to point at
+        return
     with nogil:
-        _typed(src, dst, slope, intercept, shift)
+        fastdcm_rescale(&src[0], code, &dst[0], is_double, n, slope, intercept, shift)

@@ -31,6 +31,15 @@
 #define FASTDCM_FIX_SIGNED(IN, UIN, v) \
     ((int32_t)((uint32_t)((UIN)(v) & mask) ^ sign) - (int32_t)sign)
 
+/* The stored types, one X(kind, code, IN, UIN, FIX) each; code is what the caller passes. */
+#define FASTDCM_STORED_TYPES(X)                               \
+    X(u1, 0, uint8_t, uint8_t, FASTDCM_FIX_UNSIGNED)          \
+    X(i1, 1, int8_t, uint8_t, FASTDCM_FIX_SIGNED)             \
+    X(u2, 2, uint16_t, uint16_t, FASTDCM_FIX_UNSIGNED)        \
+    X(i2, 3, int16_t, uint16_t, FASTDCM_FIX_SIGNED)           \
+    X(u4, 4, uint32_t, uint32_t, FASTDCM_FIX_UNSIGNED)        \
+    X(i4, 5, int32_t, uint32_t, FASTDCM_FIX_SIGNED)
+
 #define FASTDCM_LOOPS(NAME, IN, UIN, OUT, FIX)                                             \
     static FASTDCM_CLONES void NAME(const IN *restrict src, OUT *restrict dst, ptrdiff_t n, \
                                     OUT slope, OUT intercept, int scale, int offset,       \
@@ -60,17 +69,31 @@
         }                                                                                  \
     }
 
-FASTDCM_LOOPS(fastdcm_u1_f4, uint8_t, uint8_t, float, FASTDCM_FIX_UNSIGNED)
-FASTDCM_LOOPS(fastdcm_i1_f4, int8_t, uint8_t, float, FASTDCM_FIX_SIGNED)
-FASTDCM_LOOPS(fastdcm_u2_f4, uint16_t, uint16_t, float, FASTDCM_FIX_UNSIGNED)
-FASTDCM_LOOPS(fastdcm_i2_f4, int16_t, uint16_t, float, FASTDCM_FIX_SIGNED)
-FASTDCM_LOOPS(fastdcm_u4_f4, uint32_t, uint32_t, float, FASTDCM_FIX_UNSIGNED)
-FASTDCM_LOOPS(fastdcm_i4_f4, int32_t, uint32_t, float, FASTDCM_FIX_SIGNED)
-FASTDCM_LOOPS(fastdcm_u1_f8, uint8_t, uint8_t, double, FASTDCM_FIX_UNSIGNED)
-FASTDCM_LOOPS(fastdcm_i1_f8, int8_t, uint8_t, double, FASTDCM_FIX_SIGNED)
-FASTDCM_LOOPS(fastdcm_u2_f8, uint16_t, uint16_t, double, FASTDCM_FIX_UNSIGNED)
-FASTDCM_LOOPS(fastdcm_i2_f8, int16_t, uint16_t, double, FASTDCM_FIX_SIGNED)
-FASTDCM_LOOPS(fastdcm_u4_f8, uint32_t, uint32_t, double, FASTDCM_FIX_UNSIGNED)
-FASTDCM_LOOPS(fastdcm_i4_f8, int32_t, uint32_t, double, FASTDCM_FIX_SIGNED)
+#define FASTDCM_DEFINE(kind, code, IN, UIN, FIX)                        \
+    FASTDCM_LOOPS(fastdcm_##kind##_f4, IN, UIN, float, FIX)             \
+    FASTDCM_LOOPS(fastdcm_##kind##_f8, IN, UIN, double, FIX)
+FASTDCM_STORED_TYPES(FASTDCM_DEFINE)
+
+#define FASTDCM_CASE(kind, code, IN, UIN, FIX)                                               \
+    case code:                                                                               \
+        if (is_double)                                                                       \
+            fastdcm_##kind##_f8((const IN *)src, (double *)dst, n, slope, intercept, scale,  \
+                                offset, shift);                                              \
+        else                                                                                 \
+            fastdcm_##kind##_f4((const IN *)src, (float *)dst, n, (float)slope,              \
+                                (float)intercept, scale, offset, shift);                     \
+        return 0;
+
+/* n samples of stored type `code` (see FASTDCM_STORED_TYPES) at src -> n floats (doubles
+ * when is_double) at dst, the bits above Bits Stored corrected when shift (= bits
+ * allocated - bits stored) is not 0. Returns -1 for an unknown code. */
+static int fastdcm_rescale(const void *src, int code, void *dst, int is_double, ptrdiff_t n,
+                           double slope, double intercept, int shift) {
+    const int scale = slope != 1, offset = intercept != 0;
+    switch (code) {
+        FASTDCM_STORED_TYPES(FASTDCM_CASE)
+    }
+    return -1;
+}
 
 #endif
