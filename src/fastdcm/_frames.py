@@ -15,10 +15,10 @@ from typing import Optional, Tuple, Union
 
 import numpy as np
 
+from fastdcm.pixels import preads
 from fastdcm.pixels.api import decode_frame
 from fastdcm.pixels.description import PixelDescription
 from fastdcm.pixels.native import correct_unused_bits
-from fastdcm.pixels import preads
 
 _scratch = threading.local()
 

@@ -77,7 +77,10 @@ def _pread_fully(fd: int, target: np.ndarray, offset: int) -> int:
 
 
 def _chunks(nbytes: int) -> List[tuple]:
+    """(start, stop) of each thread's part: whole pages, one part per SPLIT_BYTES."""
     parts = min(threads.count(), max(1, nbytes // SPLIT_BYTES))
-    step = -(-nbytes // parts // PAGE) * PAGE if parts > 1 else nbytes
-    return [(start, min(start + step, nbytes)) for start in range(0, nbytes, step)] or [(0, 0)]
+    if parts == 1:
+        return [(0, nbytes)]
+    step = -(-nbytes // parts // PAGE) * PAGE
+    return [(start, min(start + step, nbytes)) for start in range(0, nbytes, step)]
 
