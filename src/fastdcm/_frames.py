@@ -9,7 +9,6 @@ rescale clears them in the same pass (``for_rescale``).
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Optional, Tuple, Union
 
@@ -19,8 +18,6 @@ from fastdcm.pixels import preads
 from fastdcm.pixels.api import decode_frame
 from fastdcm.pixels.description import PixelDescription
 from fastdcm.pixels.native import correct_unused_bits
-
-_scratch = threading.local()
 
 
 @dataclass(frozen=True)
@@ -82,9 +79,7 @@ class Encoded:
         reuses on its next call."""
         desc = self.description
         if scratch and count == 1:
-            out = getattr(_scratch, "decoded", None)
-            if out is None or out.shape != (1,) + self.shape or out.dtype != desc.dtype:
-                out = _scratch.decoded = np.empty((1,) + self.shape, desc.dtype)
+            out = preads.scratch_array((1,) + self.shape, desc.dtype, "decoded")
         else:
             out = np.empty((count,) + self.shape, desc.dtype)
         for row, index in enumerate(range(first, first + count)):

@@ -29,7 +29,7 @@ from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils.data import get_worker_info
 from torch.utils.data._utils.pin_memory import pin_memory
 
-from fastdcm.pixels.preads import PAGE
+from fastdcm.pixels import preads
 
 Shape = Tuple[int, ...]
 
@@ -80,7 +80,9 @@ class Written(InPlace):
         self.shape, self.dtype = shape, dtype
         self.row_bytes = int(np.prod(shape[1:])) * dtype.itemsize
         self.fd = _memfd(self.row_bytes * shape[0])
-        self._scratch = _scratch(shape[1:], dtype)
+        # A reused, page-aligned buffer: its pages are faulted in once, and a read of a
+        # sample into it takes the kernel's fast copy path.
+        self._scratch = preads.scratch_array(shape[1:], dtype, "sample")
 
     def row(self, index: int) -> np.ndarray:
         return self._scratch
@@ -205,20 +207,3 @@ def memory(shape: Shape, dtype: np.dtype, slots: Optional[Slots]) -> InPlace:
         return found if found is not None else Written(shape, dtype)
     storage = torch.UntypedStorage._new_shared(int(np.prod(shape)) * dtype.itemsize)
     return InPlace(_shaped(storage, shape, dtype))
-
-
-_scratches: Dict[Tuple[Shape, np.dtype], np.ndarray] = {}
-
-
-def _scratch(shape: Shape, dtype: np.dtype) -> np.ndarray:
-    """This process's buffer for one sample on its way into a batch: reused, so its pages
-    are faulted in once, and page-aligned, for the kernel's fast copy path."""
-    key = (shape, dtype)
-    found = _scratches.get(key)
-    if found is None:
-        _scratches.clear()
-        size = int(np.prod(shape)) * dtype.itemsize
-        raw = np.empty(size + PAGE, np.uint8)
-        start = -raw.ctypes.data % PAGE
-        found = _scratches[key] = raw[start:start + size].view(dtype).reshape(shape)
-    return found

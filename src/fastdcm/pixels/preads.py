@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import List
+from typing import List, Tuple
 
 import numpy as np
 
@@ -35,6 +35,14 @@ def scratch(nbytes: int, file_offset: int, purpose: str = "stored") -> np.ndarra
         buffer = np.empty(nbytes + PAGE, np.uint8)
         setattr(_scratch, purpose, buffer)
     return aligned(buffer, file_offset, nbytes)
+
+
+def scratch_array(shape: Tuple[int, ...], dtype: np.dtype, purpose: str) -> np.ndarray:
+    """``scratch`` as a page-aligned array of `shape` and `dtype` (written in place by a
+    decoder, or filled and copied on at once)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    return scratch(nbytes, 0, purpose).view(dtype).reshape(shape)
 
 
 def aligned(buffer: np.ndarray, file_offset: int, nbytes: int) -> np.ndarray:
