@@ -333,6 +333,26 @@ cdef int scan_region(Walker* w, int64_t pos, int64_t limit, bint implicit, bint 
     return _DONE
 
 
+ctypedef ElementRecord* RecordArray
+ctypedef TagRow* TagRowArray
+ctypedef fused TaggedArray:  # arrays of structs with a `tag` field, sorted by it
+    RecordArray
+    TagRowArray
+
+
+cdef inline Py_ssize_t first_with_tag(TaggedArray items, Py_ssize_t count,
+                                      uint32_t tag) noexcept nogil:
+    """Binary search of items sorted by tag: the index of the first with `tag`, or -1."""
+    cdef Py_ssize_t lo = 0, hi = count, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if items[mid].tag < tag:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < count and items[lo].tag == tag else -1
+
+
 cdef int compare_tag_rows(const void* a, const void* b) noexcept nogil:
     """Order of (tag, row) pairs: by tag, then by row so the first row of a tag comes first."""
     cdef const TagRow* x = <const TagRow*>a
@@ -382,15 +402,9 @@ cdef class ElementTable:
         """Binary search, so that resolving the VR of every element (which looks up private
         creators and pixel attributes) stays O(n log n) even for hostile tables. Tags are in
         ascending order in well-formed data; otherwise a sorted (tag, row) index is made once."""
-        cdef Py_ssize_t lo = 0, hi = self.count, mid, i
+        cdef Py_ssize_t i
         if not self.unordered:
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if self.records[mid].tag < tag:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            return lo if lo < self.count and self.records[lo].tag == tag else -1
+            return first_with_tag(self.records, self.count, tag)
         if self.index == NULL:
             self.index = <TagRow*>malloc(self.count * sizeof(TagRow))
             if self.index == NULL:  # no memory for the index: search the slow way
@@ -402,13 +416,8 @@ cdef class ElementTable:
                 self.index[i].tag = self.records[i].tag
                 self.index[i].row = i
             qsort(self.index, self.count, sizeof(TagRow), compare_tag_rows)
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if self.index[mid].tag < tag:
-                lo = mid + 1
-            else:
-                hi = mid
-        return self.index[lo].row if lo < self.count and self.index[lo].tag == tag else -1
+        i = first_with_tag(self.index, self.count, tag)
+        return -1 if i < 0 else self.index[i].row
 
     cdef ElementRecord* record_for(self, uint32_t tag) noexcept:
         cdef Py_ssize_t i = self._find(tag)
