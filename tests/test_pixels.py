@@ -191,18 +191,24 @@ def test_encoded_frames_as_pydicom(path):
 PAGE = mmap.PAGESIZE
 
 
-def write_multiframe(path, frames: int, rows: int, columns: int) -> np.ndarray:
-    """A native 16-bit multi-frame file whose frame i holds the value i everywhere."""
+def new_dataset(syntax: str, sop_class: str):
+    """An empty pydicom data set with file meta for `syntax`, ready for pixel attributes."""
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import UID, generate_uid
 
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7.3"
+    ds.file_meta.TransferSyntaxUID = UID(syntax)
+    ds.file_meta.MediaStorageSOPClassUID = sop_class
     ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
     ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    return ds
+
+
+def write_multiframe(path, frames: int, rows: int, columns: int) -> np.ndarray:
+    """A native 16-bit multi-frame file whose frame i holds the value i everywhere."""
+    ds = new_dataset("1.2.840.10008.1.2.1", "1.2.840.10008.5.1.4.1.1.7.3")
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.NumberOfFrames, ds.Rows, ds.Columns = frames, rows, columns
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
@@ -499,17 +505,9 @@ def encapsulated_dataset(tmp_path, syntax, frames, layout, **attributes):
     """A file whose frames are laid out as `layout` says: "bot" (2 fragments per frame and
     a Basic Offset Table), "eoi" (the same without the table: frames end at FF D9), "eot"
     (an Extended Offset Table) or "one" (one fragment per frame, no table)."""
-    from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.encaps import encapsulate, encapsulate_extended
-    from pydicom.uid import UID, generate_uid
 
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = UID(syntax)
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
-    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds = new_dataset(syntax, "1.2.840.10008.5.1.4.1.1.7")
     ds.NumberOfFrames = len(frames)
     for keyword, value in attributes.items():
         setattr(ds, keyword, value)
@@ -651,16 +649,7 @@ def test_damaged_pixel_data_raises_only_invalid_dicom_error(name, data):
 @pytest.mark.parametrize("keyword, dtype", [("FloatPixelData", np.float32),
                                             ("DoubleFloatPixelData", np.float64)])
 def test_float_pixel_data_as_pydicom(tmp_path, syntax, keyword, dtype):
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import UID, generate_uid
-
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = UID(syntax)
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.30"
-    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds = new_dataset(syntax, "1.2.840.10008.5.1.4.1.1.30")
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.NumberOfFrames, ds.Rows, ds.Columns = 2, 3, 5
     ds.BitsAllocated = np.dtype(dtype).itemsize * 8
