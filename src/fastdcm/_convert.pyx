@@ -23,26 +23,21 @@ _CODES = {np.dtype(t): code for code, t in enumerate((np.uint8, np.int8, np.uint
                                                       np.uint32, np.int32))}
 
 
-def supports(out: np.ndarray, stored: np.ndarray) -> bool:
-    """Whether `rescale` takes these arrays (else the caller uses numpy)."""
-    return (out.dtype in (np.float32, np.float64) and out.dtype.isnative
+def rescale(out: np.ndarray, stored: np.ndarray, double slope=1, double intercept=0,
+            int bits_stored=0) -> bool:
+    """out[...] = corrected(stored) * slope + intercept, where corrected clears (unsigned)
+    or sign-extends (signed) the bits above `bits_stored` (0: none to correct).
+
+    Takes `out` float32 or float64, C-contiguous, aligned, writable; `stored` native 8-32
+    bit integers, C-contiguous, aligned, as many samples, not overlapping `out`. Returns
+    False, writing nothing, for any other arrays (the caller then uses numpy)."""
+    if not (out.dtype in (np.float32, np.float64) and out.dtype.isnative
             and stored.dtype in _CODES and stored.dtype.isnative
             and out.size == stored.size and out.flags.c_contiguous
             and out.flags.writeable and stored.flags.c_contiguous
             and out.flags.aligned and stored.flags.aligned
-            and not np.may_share_memory(out, stored))
-
-
-def rescale(out: np.ndarray, stored: np.ndarray, double slope=1, double intercept=0,
-            int bits_stored=0) -> None:
-    """out[...] = corrected(stored) * slope + intercept, where corrected clears (unsigned)
-    or sign-extends (signed) the bits above `bits_stored` (0: none to correct).
-
-    `out`: float32 or float64, C-contiguous, writable; `stored`: native 8/16/32-bit
-    integers, C-contiguous, as many samples (see `supports`)."""
-    if not supports(out, stored):
-        raise ValueError("rescale needs C-contiguous native arrays of the same size: float "
-                         f"output, 8-32 bit integer input (got {out.dtype}, {stored.dtype})")
+            and not np.may_share_memory(out, stored)):
+        return False
     cdef int width = stored.dtype.itemsize * 8
     cdef int shift = width - bits_stored if 0 < bits_stored < width else 0
     cdef int code = _CODES[stored.dtype]
@@ -51,6 +46,7 @@ def rescale(out: np.ndarray, stored: np.ndarray, double slope=1, double intercep
     cdef unsigned char[::1] dst = out.reshape(-1).view(np.uint8)
     cdef Py_ssize_t n = out.size
     if n == 0:  # an empty array has no first byte to point at
-        return
+        return True
     with nogil:
         fastdcm_rescale(&src[0], code, &dst[0], is_double, n, slope, intercept, shift)
+    return True

@@ -32,8 +32,7 @@ def rescale_into(out: np.ndarray, stored: np.ndarray, slope: Optional[float],
     if slope == 1 and intercept == 0 and not bits_stored:
         np.copyto(out, stored, casting="unsafe")  # a plain cast: numpy's is the fastest
         return
-    if _convert.supports(out, stored):
-        _convert.rescale(out, stored, slope, intercept, bits_stored)
+    if _convert.rescale(out, stored, slope, intercept, bits_stored):
         return
     if 0 < bits_stored < stored.dtype.itemsize * 8 and stored.dtype.kind in "iu":
         checked = stored.view()

@@ -1,0 +1,4 @@
+import numpy as np
+
+def rescale(out: np.ndarray, stored: np.ndarray, slope: float = ..., intercept: float = ...,
+            bits_stored: int = ...) -> bool: ...
