@@ -2,6 +2,6 @@
 import numpy as np
 
 def rescale(out: np.ndarray, stored: np.ndarray, slope: float = ..., intercept: float = ...,
-            bits_stored: int = ...) -> bool:
-    """out = corrected(stored) * slope + intercept in one pass; False (nothing written)
-    when the arrays are not ones it takes."""
+            bits_stored: int = ..., stream: bool = ...) -> bool:
+    """out = corrected(stored) * slope + intercept in one pass (with `stream`, written
+    around the caches); False (nothing written) when the arrays are not ones it takes."""

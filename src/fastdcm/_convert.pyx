@@ -16,7 +16,7 @@ import numpy as np
 
 cdef extern from "_convert_kernel.h" nogil:
     int fastdcm_rescale(const void* src, int code, void* dst, int is_double, Py_ssize_t n,
-                        double slope, double intercept, int shift)
+                        double slope, double intercept, int shift, int stream)
 
 # Stored types by the code _convert_kernel.h knows them by (FASTDCM_STORED_TYPES).
 _CODES = {np.dtype(t): code for code, t in enumerate((np.uint8, np.int8, np.uint16, np.int16,
@@ -24,9 +24,10 @@ _CODES = {np.dtype(t): code for code, t in enumerate((np.uint8, np.int8, np.uint
 
 
 def rescale(out: np.ndarray, stored: np.ndarray, double slope=1, double intercept=0,
-            int bits_stored=0) -> bool:
+            int bits_stored=0, bint stream=False) -> bool:
     """out[...] = corrected(stored) * slope + intercept, where corrected clears (unsigned)
-    or sign-extends (signed) the bits above `bits_stored` (0: none to correct).
+    or sign-extends (signed) the bits above `bits_stored` (0: none to correct). With
+    `stream`, `out` is written with non-temporal stores (see _convert_kernel.h).
 
     Takes `out` float32 or float64, C-contiguous, aligned, writable; `stored` native 8-32
     bit integers, C-contiguous, aligned, as many samples, not overlapping `out`. Returns
@@ -48,5 +49,6 @@ def rescale(out: np.ndarray, stored: np.ndarray, double slope=1, double intercep
     if n == 0:  # an empty array has no first byte to point at
         return True
     with nogil:
-        fastdcm_rescale(&src[0], code, &dst[0], is_double, n, slope, intercept, shift)
+        fastdcm_rescale(&src[0], code, &dst[0], is_double, n, slope, intercept, shift,
+                        stream)
     return True

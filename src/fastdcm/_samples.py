@@ -70,8 +70,10 @@ class FileSample:
     frame: Optional[int] = None
 
     def load(self, dtype: Optional[np.dtype], files: OpenFiles, names: Sequence[str],
-             out: Optional[np.ndarray] = None) -> Tuple[np.ndarray, Dict[str, Any]]:
-        """The sample's values (written into `out` when given) and its metadata."""
+             out: Optional[np.ndarray] = None, stream: bool = False
+             ) -> Tuple[np.ndarray, Dict[str, Any]]:
+        """The sample's values (written into `out` when given, around the caches with
+        `stream`: see rescale_into) and its metadata."""
         slices = files.slices(self.path)
         chosen = slices if self.frame is None else [slices[self.frame]]
         plane = chosen[0].shape
@@ -83,7 +85,7 @@ class FileSample:
             if stored is not None:
                 np.copyto(planes[index], stored[index])
             else:
-                item.load_into(planes[index], rescale=True)
+                item.load_into(planes[index], rescale=True, stream=stream)
         dataset = slices[0].dataset
         meta = {name: _special(name, self.path, self.frame, lambda n: dataset.get_value(n))
                 for name in names}
@@ -102,8 +104,10 @@ class RowSample:
     values: Tuple[Tuple[str, Any], ...]  # the metadata asked for, from the index
 
     def load(self, dtype: Optional[np.dtype], files: OpenFiles, names: Sequence[str],
-             out: Optional[np.ndarray] = None) -> Tuple[np.ndarray, Dict[str, Any]]:
-        """The sample's values (written into `out` when given) and its metadata."""
+             out: Optional[np.ndarray] = None, stream: bool = False
+             ) -> Tuple[np.ndarray, Dict[str, Any]]:
+        """The sample's values (written into `out` when given, around the caches with
+        `stream`: see rescale_into) and its metadata."""
         first, count = (0, self.locator.frames) if self.frame is None else (self.frame, 1)
         plane = self.locator.shape
         shape = plane if count == 1 else (count,) + plane
@@ -117,7 +121,7 @@ class RowSample:
         stored, bits_stored = self.locator.for_rescale(first, count)
         target = _target(out, shape, dtype)
         rescale_into(target.reshape(stored.shape), stored, self.slope, self.intercept,
-                     bits_stored)
+                     bits_stored, stream)
         return target, dict(self.values)
 
 
@@ -128,7 +132,8 @@ class SeriesSample:
     sources: Tuple[Any, ...]   # paths, or index rows (dicts)
 
     def load(self, dtype: Optional[np.dtype], files: OpenFiles, names: Sequence[str],
-             out: Optional[np.ndarray] = None) -> Tuple[np.ndarray, Dict[str, Any]]:
+             out: Optional[np.ndarray] = None, stream: bool = False
+             ) -> Tuple[np.ndarray, Dict[str, Any]]:
         """The volume (copied into `out` when given) and its metadata."""
         if dtype is None:
             raise ValueError("a series is stacked into one dtype: choose one")

@@ -57,18 +57,19 @@ class Slice:
         assert self.dataset is not None
         return self.dataset.frame(self.frame)
 
-    def load_into(self, out: np.ndarray, rescale: bool) -> None:
+    def load_into(self, out: np.ndarray, rescale: bool, stream: bool = False) -> None:
         """Write this slice's values into `out`, rescaled to modality values (the Modality
-        LUT Sequence when the file has one, as pydicom's apply_modality_lut) or as stored."""
+        LUT Sequence when the file has one, as pydicom's apply_modality_lut) or as stored;
+        `stream` as rescale_into's."""
         if rescale and self.dataset is not None and \
                 self.dataset.get_value("ModalityLUTSequence"):
             np.copyto(out, apply_modality_lut(self.stored(), self.dataset), casting="unsafe")
         elif self.locator is not None:
             stored, bits_stored = self.locator.for_rescale(self.frame, 1)
-            rescale_into(out, stored[0], *self._rescale(rescale), bits_stored)
+            rescale_into(out, stored[0], *self._rescale(rescale), bits_stored, stream)
         else:
             stored, bits_stored = for_rescale(self.dataset, self.frame)
-            rescale_into(out, stored, *self._rescale(rescale), bits_stored)
+            rescale_into(out, stored, *self._rescale(rescale), bits_stored, stream)
 
     def _rescale(self, rescale: bool) -> Tuple[Optional[float], Optional[float]]:
         return (self.slope, self.intercept) if rescale else (None, None)

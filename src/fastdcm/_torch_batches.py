@@ -56,6 +56,10 @@ def _memfd(size: int) -> int:
 class InPlace:
     """A tensor whose rows samples are loaded straight into."""
 
+    # Whether rows are best written around the caches (see rescale_into's `stream`): not
+    # fresh memory, which the kernel has just zeroed through them.
+    streams = False
+
     def __init__(self, tensor: torch.Tensor):
         self._tensor = tensor
         self._array = tensor.numpy()
@@ -118,6 +122,8 @@ class Handed:
 
 
 class Slot(InPlace):
+    streams = True  # reused batch memory, read by another process later
+
     def __init__(self, tensor: torch.Tensor, place: Tuple[int, int], token: int):
         super().__init__(tensor)
         self.place, self.token = place, token

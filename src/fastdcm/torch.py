@@ -93,7 +93,7 @@ class DicomDataset(Dataset):
         memory.done(0)
         for row, index in enumerate(indexes[1:], 1):
             _, meta = self._samples[index].load(self._dtype, self._files, self.metadata,
-                                                out=memory.row(row))
+                                                memory.row(row), memory.streams)
             memory.done(row)
             for name, value in meta.items():
                 metas[name].append(value)

@@ -16,10 +16,18 @@ from fastdcm.pixels.native import correct_unused_bits
 
 
 def rescale_into(out: np.ndarray, stored: np.ndarray, slope: Optional[float],
-                 intercept: Optional[float], bits_stored: int = 0) -> None:
+                 intercept: Optional[float], bits_stored: int = 0, stream: bool = False
+                 ) -> None:
     """out = corrected(stored) * slope + intercept, computed in out's dtype, where
     corrected clears or sign-extends the bits above `bits_stored` as pydicom does (0: the
     values are already corrected). No rescale when slope or intercept is None.
+
+    `stream` is for an `out` in memory that is reused, not read again soon, and holds
+    more than the caches (the rows of a loader's batch slots): the kernel then writes it
+    around the caches, which spares the memory reading each line before it is overwritten
+    (two DataLoader workers filling batches of CT slices went from 0.46 to 0.27 s of user
+    time per 2,500 slices each). Fresh memory has just been zeroed through the caches by
+    the kernel: streaming into it is slower (a 300-slice volume: 80 against 67 ms).
 
     An integer `out` takes only integral slope and intercept: rounding modality values
     silently would change them."""
@@ -32,7 +40,7 @@ def rescale_into(out: np.ndarray, stored: np.ndarray, slope: Optional[float],
     if slope == 1 and intercept == 0 and not bits_stored:
         np.copyto(out, stored, casting="unsafe")  # a plain cast: numpy's is the fastest
         return
-    if _convert.rescale(out, stored, slope, intercept, bits_stored):
+    if _convert.rescale(out, stored, slope, intercept, bits_stored, stream):
         return
     if 0 < bits_stored < stored.dtype.itemsize * 8 and stored.dtype.kind in "iu":
         checked = stored.view()
