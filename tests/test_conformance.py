@@ -51,8 +51,22 @@ def read_with_pydicom(path):
             return None
 
 
+@pytest.fixture(params=["read", "prefix"])
+def reading(request, monkeypatch):
+    """Each file read as it comes ("read": files over 256 KB start from a prefix) and with
+    every file, whatever its size, started from a 4 KB prefix that then grows or is
+    replaced by the whole file (see fastdcm._source)."""
+    if request.param == "prefix":
+        from fastdcm import _source, reader
+
+        monkeypatch.setattr(_source, "READ_WHOLE_LIMIT", 0)
+        monkeypatch.setattr(_source, "_first_prefix", _source.MIN_PREFIX)
+        monkeypatch.setattr(reader, "remember_header_size", lambda needed: None)
+    return request.param
+
+
 @pytest.mark.parametrize("path", FILES, ids=file_id)
-def test_same_elements_as_pydicom(path):
+def test_same_elements_as_pydicom(path, reading):
     reference = read_with_pydicom(path)
     if reference is None:
         pytest.skip("pydicom does not read this file")

@@ -269,6 +269,7 @@ def test_frame_reads_only_its_own_pages(tmp_path):
         pytest.skip("the page cache could not be emptied for the file")
     frame_bytes = rows * columns * 2
     with fastdcm.read(path) as ds:
+        ds._source_view()  # maps the file (its header was read, not mapped)
         ds._source._mmap.madvise(mmap.MADV_RANDOM)
         start = ds[0x7FE00010].offset
         assert int(ds.frame(8).sum()) == 8 * rows * columns  # every pixel of frame 8 read
@@ -663,3 +664,30 @@ def test_float_pixel_data_as_pydicom(tmp_path, syntax, keyword, dtype):
         assert_same_pixels(ds.pixel_array, expected, False, keyword)
         assert np.array_equal(ds.pixel_array, values.reshape(2, 3, 5))
         assert np.array_equal(ds.frame(1), expected[1])
+
+
+def pixels_or_error(path):
+    try:
+        with fastdcm.read(path) as ds:
+            return [np.array(ds.frame(i)) for i in range(ds.num_frames)], np.array(ds.pixel_array)
+    except fastdcm.InvalidDicomError as exc:
+        return type(exc).__name__
+
+
+def test_pixels_equal_when_read_from_a_header_prefix(monkeypatch):
+    """Every reference file gives the same frames (or the same error) read whole as when it
+    is read from a 4 KB prefix, its pixels mapped only when wanted (fastdcm._source)."""
+    from fastdcm import _source, reader
+
+    expected = {path: pixels_or_error(path) for path in FILES}
+    monkeypatch.setattr(_source, "READ_WHOLE_LIMIT", 0)
+    monkeypatch.setattr(_source, "_first_prefix", _source.MIN_PREFIX)
+    monkeypatch.setattr(reader, "remember_header_size", lambda needed: None)
+    for path in FILES:
+        got = pixels_or_error(path)
+        if isinstance(got, str) or isinstance(expected[path], str):
+            assert got == expected[path], file_id(path)
+            continue
+        (frames, whole), (frames_expected, whole_expected) = got, expected[path]
+        assert np.array_equal(whole, whole_expected), file_id(path)
+        assert all(np.array_equal(a, b) for a, b in zip(frames, frames_expected, strict=True))

@@ -68,6 +68,43 @@ def test_stop_before_pixels_reads_only_a_prefix_of_a_large_file(tmp_path):
     assert ds.Rows == 64
 
 
+def test_whole_read_maps_a_large_file_only_for_a_value_past_its_header(tmp_path, monkeypatch):
+    """Pixel Data ends the file: the header comes from one positioned read, and the file is
+    mapped only when the pixels (a value past the prefix) are wanted."""
+    monkeypatch.setattr(_source, "READ_WHOLE_LIMIT", 16 * 1024)
+    path = get_testdata_file("emri_small.dcm")  # 80 KB, Pixel Data last
+    expected = pydicom.dcmread(path)
+    with fastdcm.read(path) as ds:
+        assert not ds._source.complete and ds._source._mmap is None
+        assert ds.Rows == 64 and ds.PatientName == str(expected.PatientName)
+        assert [e.tag for e in ds] == [int(e.tag) for e in expected]
+        assert ds._source._mmap is None
+        assert bytes(ds["PixelData"].raw) == expected.PixelData
+        assert ds._source._mmap is not None and ds.Rows == 64
+
+
+def test_whole_read_of_a_file_with_elements_after_its_pixels(tmp_path, monkeypatch):
+    """Trailing elements after Pixel Data (padding): the prefix cannot complete the scan, so
+    the whole file is read and every element found."""
+    monkeypatch.setattr(_source, "READ_WHOLE_LIMIT", 16 * 1024)
+    reference = pydicom.dcmread(get_testdata_file("emri_small.dcm"))
+    reference.add_new(0xFFFCFFFC, "OB", b"\0" * 64)  # Data Set Trailing Padding
+    path = tmp_path / "padded.dcm"
+    reference.save_as(path)
+    monkeypatch.setattr(_source, "_prefix_first", True)
+    with fastdcm.read(path) as ds:
+        assert ds._source.complete
+        assert [e.tag for e in ds][-2:] == [0x7FE00010, 0xFFFCFFFC]
+        assert bytes(ds["PixelData"].raw) == reference.PixelData
+    # Files in a batch are alike: the next whole read maps at once, until a file's last
+    # value is again one that starts in its header and ends the file.
+    assert _source._prefix_first is False
+    with fastdcm.read(path) as ds:
+        assert ds._source._mmap is not None and len(ds) == len(reference)
+    fastdcm.read(get_testdata_file("emri_small.dcm")).close()
+    assert _source._prefix_first is True
+
+
 def test_tags_stop_after_the_largest_wanted_tag():
     ds = fastdcm.read(CT, tags=["PatientID", "Modality"])
     assert ds.PatientID == "1CT1" and ds.Modality == "CT"

@@ -18,13 +18,12 @@ from posix.stat cimport stat, struct_stat
 import os
 
 from fastdcm._bytes cimport read_tag, u32
-from fastdcm._scanner cimport ElementRecord, ElementTable
+from fastdcm._scanner cimport VR_SQ, ElementRecord, ElementTable
 from fastdcm._values cimport decode_common
 
 from fastdcm.errors import InvalidDicomError
 from fastdcm.values import convert_value
 
-cdef int VR_SQ = 0x5153
 cdef uint32_t UNDEFINED_LENGTH = 0xFFFFFFFFu
 # What pixel_header answers when only a full read can tell.
 UNKNOWN = (0, 0, 0, UNDEFINED_LENGTH)

@@ -13,7 +13,7 @@ from cpython.dict cimport PyDict_GetItem
 from cpython.object cimport PyObject, PyObject_GenericGetAttr
 from libc.stdint cimport uint32_t
 
-from fastdcm._scanner cimport ElementRecord, ElementTable
+from fastdcm._scanner cimport VR_SQ, ElementRecord, ElementTable
 from fastdcm._values cimport decode_common
 
 from fastdcm import dictionary
@@ -21,7 +21,6 @@ from fastdcm._scanner import MAX_DEPTH, scan_sequence
 from fastdcm.errors import InvalidDicomError
 
 cdef dict KEYWORD_TAGS = dictionary.keyword_tags()
-cdef int VR_SQ = 0x5153
 cdef int IMPLICIT_FLAGS = 1 | 8  # FLAG_IMPLICIT | FLAG_CONTENT_IMPLICIT
 
 
@@ -99,7 +98,7 @@ cdef class DatasetCore:
             raise InvalidDicomError("sequences nested too deeply", offset, tag)
         cls = type(self)
         items = cls.sequence_type()
-        for table, item_implicit in scan_sequence(self._source.view, offset, end,
+        for table, item_implicit in scan_sequence(self._source.view_to(end), offset, end,
                                                   self.is_little_endian, implicit):
             item = cls.__new__(cls)
             item._source = self._source

@@ -11,6 +11,11 @@ cdef struct ElementRecord:
     int64_t end          # value end (exclusive); for undefined length, where the delimiter starts
 
 
+# ElementRecord.vr of a sequence ("SQ", first byte low).
+cdef enum:
+    VR_SQ = 0x5153
+
+
 cdef struct TagRow:
     uint32_t tag
     Py_ssize_t row

@@ -70,6 +70,7 @@ cdef struct Walker:
     const uint8_t* buf
     int64_t size          # bytes in buf
     bint more             # the source goes on past buf (a header-only read)
+    int64_t total         # with more: the whole source's size when known, else 0
     bint little
     const char* message   # set on failure
     int64_t error_offset
@@ -105,6 +106,17 @@ cdef inline int short_of(Walker* w, int64_t limit, const char* message, int64_t 
     if w.more and limit == w.size:
         return _NEED_MORE
     return fail(w, message, offset, tag)
+
+
+cdef inline bint ends_source(Walker* w, ElementRecord* rec, int64_t limit,
+                             bint is_item) noexcept nogil:
+    """A top-level value that runs from the prefix in buf exactly to the end of the whole
+    source (Pixel Data, last in most files). Scanning on needs none of its bytes, and there
+    is nothing after it: the scan is complete without reading it, and the caller maps the
+    file only when the value itself is wanted. Sequences are left out: their items are
+    scanned later from the buffer the scan was given."""
+    return (w.more and w.total > 0 and not is_item and limit == w.size
+            and rec.vr != VR_SQ and rec.offset + <int64_t>rec.length == w.total)
 
 
 cdef int parse_header(Walker* w, int64_t pos, int64_t limit, bint implicit,
@@ -320,7 +332,7 @@ cdef int scan_region(Walker* w, int64_t pos, int64_t limit, bint implicit, bint 
                 stop_pos[0] = pos
                 return status
         else:
-            if rec.length > limit - rec.offset:
+            if rec.length > limit - rec.offset and not ends_source(w, &rec, limit, is_item):
                 stop_pos[0] = pos
                 return short_of(w, limit, "value length past the end of the data", pos, rec.tag)
             rec.end = rec.offset + rec.length
@@ -461,18 +473,21 @@ cdef int open_walker(Walker* w, Py_buffer* view, object source, Py_ssize_t start
     w.buf = <const uint8_t*>view.buf
     w.size = view.len
     w.more = False
+    w.total = 0
     w.little = little
     w.message = NULL
     return 0
 
 
 def scan(object source, Py_ssize_t start, Py_ssize_t end, bint little, bint implicit, *,
-         bint is_item=False, bint more=False, uint32_t stop_tag=0xFFFFFFFFu,
+         bint is_item=False, bint more=False, int64_t total=0, uint32_t stop_tag=0xFFFFFFFFu,
          int stop_group=-1):
     """Scan the element headers of one data set level in source[start:end].
 
     Returns (table, status, stop_pos, implicit_used). ``more`` says the buffer is a prefix of
-    a longer source (status NEED_MORE asks for the rest); ``stop_tag`` stops before the first
+    a longer source (status NEED_MORE asks for the rest); with ``total``, that source's
+    size, a last value running from the prefix to the end of the source completes the scan
+    (status DONE, stop_pos ``total``: see ends_source); ``stop_tag`` stops before the first
     tag >= it; ``stop_group`` stops before the first element of another group (file meta).
     Malformed input raises InvalidDicomError with the offset and the tag.
     """
@@ -484,6 +499,7 @@ def scan(object source, Py_ssize_t start, Py_ssize_t end, bint little, bint impl
     cdef int status
     open_walker(&w, &view, source, start, end, little)
     w.more = more
+    w.total = total if more and total > view.len else 0
     try:
         with nogil:
             status = scan_region(&w, start, end, implicit, is_item, stop_tag, stop_group,

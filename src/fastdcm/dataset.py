@@ -85,7 +85,7 @@ class Element:
     @property
     def raw(self) -> memoryview:
         """The value bytes as a read-only view of the source: no copy is made."""
-        return self._ds._source_view()[self.offset:self._end]
+        return self._ds._source_view(self._end)[self.offset:self._end]
 
     @property
     def value(self) -> Any:
@@ -156,10 +156,9 @@ class Dataset(DatasetCore):
     sequence_type = Sequence
 
     # -- access -------------------------------------------------------------------------
-    def _source_view(self) -> memoryview:
-        if self._source.closed:
-            raise ValueError("the dataset is closed")
-        return self._source.view
+    def _source_view(self, end: Optional[int] = None) -> memoryview:
+        """The source's bytes: at least those before `end`, else all the elements'."""
+        return self._source.view_to(end)
 
     def _element_at(self, index: int) -> Element:
         return Element(self, self._table.row(index))
@@ -227,7 +226,7 @@ class Dataset(DatasetCore):
         value = self._values.get(offset, _NOT_CONVERTED)
         if value is _NOT_CONVERTED:
             try:
-                value = convert_value(vr, self._source_view()[offset:row[4]],
+                value = convert_value(vr, self._source_view(row[4])[offset:row[4]],
                                       self.is_little_endian, self._encodings or self.encodings)
             except InvalidDicomError as exc:
                 raise _located(exc, offset, row[0]) from None

@@ -6,7 +6,9 @@ import zlib
 from typing import Iterable, Optional, Tuple, Union
 
 from fastdcm import _scanner
-from fastdcm._source import Source, SourceLike, open_source, remember_header_size
+from fastdcm import _source
+from fastdcm._source import (Source, SourceLike, open_source, remember_header_size,
+                             remember_last_value_ends_file)
 from fastdcm.dataset import Dataset, tag_of
 from fastdcm.errors import InvalidDicomError
 from fastdcm.uids import transfer_syntax as transfer_syntax_of
@@ -47,10 +49,16 @@ def read(source: SourceLike, *, stop_before_pixels: bool = False,
 
 def _read_source(src: Source, stop_tag: int) -> Dataset:
     while True:
-        result = _try_read(src, stop_tag)
+        result, need_at = _try_read(src, stop_tag)
         if result is not None:
             return result
-        src.load_more()  # the prefix ended inside something we need
+        # The prefix ended inside something we need. A whole read that found a whole
+        # element header there lacks a value (Pixel Data with elements after it): the
+        # file is mapped at once rather than read in growing prefixes.
+        if src.size is not None and 0 < need_at <= len(src.view) - 12:
+            src.load_all()
+        else:
+            src.load_more()
 
 
 def _meta_start(view: memoryview) -> Optional[int]:
@@ -78,7 +86,8 @@ def _looks_like_data_set(view: memoryview, start: int) -> bool:
     return min(group_le, group_be) <= 0x0010
 
 
-def _try_read(src: Source, stop_tag: int) -> Optional[Dataset]:
+def _try_read(src: Source, stop_tag: int) -> Tuple[Optional[Dataset], int]:
+    """The data set, or None and where the scan ran out of bytes (0 when not known)."""
     view = src.view
     more = not src.complete
     meta_start = _meta_start(view)
@@ -89,7 +98,7 @@ def _try_read(src: Source, stop_tag: int) -> Optional[Dataset]:
         table, status, start, _ = _scanner.scan(view, meta_start, len(view), True, False,
                                                 more=more, stop_group=2)
         if status == _scanner.NEED_MORE:
-            return None
+            return None, 0
         meta = Dataset(src, table, True, False)
         transfer_syntax = _transfer_syntax(meta)
     if start >= len(view) and not more:
@@ -102,7 +111,7 @@ def _try_read(src: Source, stop_tag: int) -> Optional[Dataset]:
     syntax = transfer_syntax_of(transfer_syntax)
     if syntax is not None and syntax.deflated:
         if more:
-            return None
+            return None, 0
         src = Source(memoryview(_inflate(view[start:], start)), True)
         view, start = src.view, 0
     little, implicit = _encoding_of(transfer_syntax, view, start)
@@ -110,12 +119,20 @@ def _try_read(src: Source, stop_tag: int) -> Optional[Dataset]:
         raise InvalidDicomError(f"unknown transfer syntax {transfer_syntax!r} and the data "
                                 "set is not explicit VR little endian", start)
     table, status, stop_pos, implicit_used = _scanner.scan(
-        view, start, len(view), little, implicit, more=more, stop_tag=stop_tag)
+        view, start, len(view), little, implicit, more=more, total=src.size or 0,
+        stop_tag=stop_tag)
     if status == _scanner.NEED_MORE:
-        return None
+        return None, stop_pos
     if status == _scanner.STOPPED and src.path is not None:
         remember_header_size(stop_pos)
-    return Dataset(src, table, little, implicit_used, meta=meta, transfer_syntax=transfer_syntax)
+    elif stop_pos > len(view):  # complete, but for the last value (see _source)
+        remember_header_size(table.row(len(table) - 1)[3])
+        remember_last_value_ends_file(True)
+    elif src.path is not None and len(view) > _source.READ_WHOLE_LIMIT and len(table):
+        last = table.row(len(table) - 1)
+        remember_last_value_ends_file(last[4] == len(view) and last[3] <= _source.MAX_FIRST_PREFIX)
+    return Dataset(src, table, little, implicit_used, meta=meta,
+                   transfer_syntax=transfer_syntax), 0
 
 
 def _transfer_syntax(meta: Dataset) -> str:
