@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -305,3 +306,107 @@ def test_update(tmp_path, monkeypatch):
 
     with pytest.raises(ValueError, match="other columns"):
         bulk.index(folder, out, tags=["PatientID"], resume=True)
+
+
+def plain_listing(top: str, exclude=frozenset()) -> list:
+    """What discover should find under `top`, the slow and obvious way."""
+    try:
+        names = sorted(os.listdir(top))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        path = os.path.join(top, name)
+        if name.startswith("."):
+            continue
+        if os.path.isdir(path) and not os.path.islink(path):
+            found += plain_listing(path, exclude)
+        elif os.path.isfile(path):
+            st = os.stat(path)
+            if (st.st_dev, st.st_ino) not in exclude:
+                found.append(path)
+    return found
+
+
+def odd_tree(top: Path) -> None:
+    """Hidden entries, links, a pipe, empty and nested folders, and names that sort apart
+    as bytes and as strings (undecodable bytes become surrogates) or share long starts."""
+    for folder in ["sub/deeper", "empty", ".hidden_folder", "locked"]:
+        (top / folder).mkdir(parents=True)
+    for name in ["a", "ab", "B", "z", ".dot", "sub/f", "sub/deeper/g", ".hidden_folder/x",
+                 "locked/l", "1.2.840.10008.1", "1.2.840.10008.10", "1.2.840.10008.2",
+                 "é", "日本", "\ue000"]:
+        (top / name).write_bytes(b"")
+    raw = os.fsencode(top)
+    for name in [b"\xff\xfe.dcm", b"caf\xe9", b"\xc3(", b"\xed\xa0\x80", b"\xf5x"]:
+        open(os.path.join(raw, name), "wb").close()
+    os.mkdir(os.path.join(raw, b"d\xff"))
+    open(os.path.join(raw, b"d\xff", b"in"), "wb").close()
+    (top / "link_to_file").symlink_to("a")
+    (top / "link_to_folder").symlink_to("sub")
+    (top / "dangling").symlink_to("nowhere")
+    os.mkfifo(top / "pipe")
+    (top / "locked").chmod(0)  # unreadable, unless the tests run as root
+
+
+def test_discover_lists_as_a_plain_walk(tmp_path):
+    from fastdcm._bulk_run import discover
+
+    odd_tree(tmp_path)
+    try:
+        expected = plain_listing(str(tmp_path))
+        assert str(tmp_path / "link_to_file") in expected
+        assert str(tmp_path / "sub" / "deeper" / "g") in expected
+        assert list(discover([tmp_path])) == expected
+        assert list(discover([str(tmp_path) + "/"])) == plain_listing(str(tmp_path) + "/")
+        assert list(discover([tmp_path / "a", tmp_path / "sub"])) == \
+            [str(tmp_path / "a")] + plain_listing(str(tmp_path / "sub"))
+        b, f = (os.stat(tmp_path / name) for name in ["B", "sub/f"])
+        exclude = {(b.st_dev, b.st_ino), (f.st_dev, f.st_ino)}
+        assert list(discover([tmp_path], exclude)) == plain_listing(str(tmp_path), exclude)
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+
+
+def test_discover_sorts_many_names(tmp_path):
+    """Enough names that share starts, and differ in their first 8 bytes after them or
+    only later, for every pass of the sort."""
+    from fastdcm._bulk_run import discover
+
+    rng = random.Random(5)
+    names = set()
+    while len(names) < 600:
+        stem = rng.choice([b"", b"1.2.840.113619.2.", b"IM-0001-", b"\xc3", b"\xe6\x97\xa5"])
+        names.add(stem + bytes(rng.choice(b"0123456789._-aZ\xa9\xff")
+                               for _ in range(rng.randint(1, 20))))
+    for name in names:
+        if not name.startswith(b"."):
+            open(os.path.join(os.fsencode(tmp_path), name), "wb").close()
+    assert list(discover([tmp_path])) == plain_listing(str(tmp_path))
+    uid = b"1.2.840.113619.2."
+    for folder, wanted in [("ascii", lambda name: name.isascii() and name[:1] != b"."),
+                           ("uids", lambda name: name.startswith(uid) and name.isascii())]:
+        (tmp_path / folder).mkdir()
+        for name in filter(wanted, names | {uid[:-1], uid + b"1", uid + b"1" * 30}):
+            (tmp_path / folder / name.decode()).write_bytes(b"")
+        assert list(discover([tmp_path / folder])) == plain_listing(str(tmp_path / folder))
+
+
+def test_list_folder_kinds_and_errors(tmp_path):
+    from fastdcm._listing import FILE, FILE_OF_INODE, FOLDER, list_folder
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "x").write_bytes(b"")
+    (tmp_path / "y").write_bytes(b"")
+    inode = os.stat(tmp_path / "y").st_ino
+    assert list_folder(str(tmp_path), {inode}) == (
+        [str(tmp_path / name) for name in ["sub", "x", "y"]],
+        bytes([FOLDER, FILE, FILE_OF_INODE]))
+    assert list_folder(str(tmp_path / "sub")) == ([], b"")
+    with pytest.raises(FileNotFoundError):
+        list_folder(str(tmp_path / "missing"))
+    with pytest.raises(NotADirectoryError):
+        list_folder(str(tmp_path / "x"))
+    (tmp_path / "sub" / "loop").symlink_to("loop")  # fails DirEntry.is_file() too
+    with pytest.raises(OSError):
+        list_folder(str(tmp_path / "sub"))

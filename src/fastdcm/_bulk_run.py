@@ -30,6 +30,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Set, TextIO, Tuple
 import pyarrow as pa
 
 from fastdcm._bulk_read import Plan, read_chunk
+from fastdcm._listing import FILE, FOLDER, list_folder
 
 # Files per task: ~25 ms of work, so the hand-over and the making of a batch (~0.3 ms
 # whatever its size) stay small; the wait for the last task is kept short by the smaller
@@ -56,51 +57,42 @@ def discover(paths: Iterable[str], exclude: Set[Tuple[int, int]] = frozenset()
     loop) and files whose (device, inode) is in `exclude` (the index being written). What
     a file is, DICOM, DICOMDIR or not DICOM at all, is for its reader to say, not its name.
     """
+    # Runs of paths chained in C: a generator per path would cost as much as the listing.
+    return chain.from_iterable(_runs(paths, exclude))
+
+
+def _runs(paths: Iterable[str], exclude: Set[Tuple[int, int]]) -> Iterator[List[str]]:
     for path in paths:
         path = os.fspath(path)
         if stat.S_ISDIR(os.stat(path).st_mode):  # FileNotFoundError for a wrong name
             yield from _walk(path, exclude)
         else:
-            yield path
+            yield [path]
 
 
-def _walk(top: str, exclude: Set[Tuple[int, int]]) -> Iterator[str]:
-    inodes = {inode for _, inode in exclude}
-    found: List[str] = []
-    folders: Set[str] = set()
+def _walk(top: str, exclude: Set[Tuple[int, int]]) -> Iterator[List[str]]:
+    """The files under `top`, in runs of paths: those of a folder between its subfolders."""
     try:
-        with os.scandir(top) as listing:
-            for entry in listing:
-                if entry.name.startswith("."):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    folders.add(entry.path)
-                elif entry.is_file() and not (inodes and entry.inode() in inodes and
-                                              _identity(entry) in exclude):
-                    found.append(entry.path)
+        paths, kinds = list_folder(top, {inode for _, inode in exclude})
     except OSError:
         return  # a directory that cannot be listed holds no file we could read
-    # Paths of one folder sort as their names do; sorting strings rather than the entries
-    # saves a third of the listing, which every worker waits for.
-    found += folders
-    found.sort()
-    if not folders:
-        yield from found  # one run: generators cost as much per path as the listing does
+    if kinds.count(FILE) == len(kinds):
+        yield paths
         return
-    files: List[str] = []
-    for path in found:
-        if path in folders:
-            yield from files
-            files.clear()
+    run: List[str] = []
+    for path, kind in zip(paths, kinds):
+        if kind == FOLDER:
+            yield run
+            run = []
             yield from _walk(path, exclude)
-        else:
-            files.append(path)
-    yield from files
+        elif kind == FILE or _identity(path) not in exclude:  # inodes are not unique
+            run.append(path)
+    yield run
 
 
-def _identity(entry: os.DirEntry) -> Tuple[int, int]:
+def _identity(path: str) -> Tuple[int, int]:
     try:
-        st = entry.stat()
+        st = os.stat(path)
     except OSError:
         return (-1, -1)
     return st.st_dev, st.st_ino
