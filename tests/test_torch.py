@@ -131,6 +131,46 @@ def test_loader_reuses_batch_memory_only_once_released(archive: Path) -> None:
     assert hand_outs() - before == batches  # every batch in reused memory
 
 
+def test_loader_batches_cross_by_where_they_are(archive: Path, monkeypatch: Any) -> None:
+    """Batches in slots reach the main process as their place (mapped there once per
+    slot), not as tensors; with a transform (its output need not be the slot's tensor) or
+    pin_memory (pinned before the main process sees the batch) they come as tensors. Every
+    way gives the same samples."""
+    from fastdcm import _torch_batches
+
+    bulk = pytest.importorskip("fastdcm.bulk")
+    data = DicomDataset(bulk.scan(archive, workers=1), unit="frame", metadata=["path", "frame"])
+    placed = []
+    received = _torch_batches.Slots.received
+
+    def watch(self: Any, item: Any) -> Any:
+        placed.append(isinstance(item, _torch_batches.Placed))
+        return received(self, item)
+
+    monkeypatch.setattr(_torch_batches.Slots, "received", watch)
+
+    def samples(dataset: DicomDataset, **options: Any) -> dict:
+        found = {}
+        for batch, meta in dataset.loader(3, num_workers=2, **options):
+            for tensor, path, frame in zip(batch, meta["path"], meta["frame"]):
+                found[(path, int(frame))] = tensor.numpy().copy()
+        return found
+
+    expected = samples(data)
+    assert placed and all(placed)
+    placed.clear()
+    pinned = samples(data, pin_memory=True)
+    assert not any(placed) and pinned.keys() == expected.keys()
+    assert all(np.array_equal(pinned[key], value) for key, value in expected.items())
+    doubled = DicomDataset(bulk.scan(archive, workers=1), unit="frame",
+                           metadata=["path", "frame"], transform=lambda t: t * 2)
+    placed.clear()
+    got = samples(doubled)
+    assert not any(placed)
+    for key, value in expected.items():
+        np.testing.assert_array_equal(got[key], value * 2)
+
+
 def test_batches_need_one_shape(archive: Path) -> None:
     data = DicomDataset(archive, metadata=["path"])
     multi = next(i for i in range(len(data)) if data[i][1]["path"].endswith("multi.dcm"))

@@ -120,7 +120,9 @@ class DicomDataset(Dataset):
         # seen released: one slot more than that never leaves it waiting for one. Slots
         # are made when first used, so those a worker does not need cost nothing.
         per_worker = (kwargs.get("prefetch_factor") or 2) + 3
-        return _SlotLoader(_InPlace(self, _torch_batches.Slots(workers, per_worker)),
+        slots = _torch_batches.Slots(workers, per_worker,
+                                     placed=not kwargs.get("pin_memory", False))
+        return _SlotLoader(_InPlace(self, slots),
                            batch_size=None,
                            sampler=BatchSampler(order, batch_size, drop_last), **kwargs)
 
