@@ -129,16 +129,16 @@ class Handed:
 
 # Where a slot's memory is: (worker pid, its memfd there, bytes, generation of the slot).
 Memory = Tuple[int, int, int, int]
-_NO_METADATA = "no metadata"  # a Placed batch that is the tensor alone
 
 
 class Placed:
     """A batch in a slot on its way to the main process: where it is (the slot's memory,
     shape, type) and its metadata, not the tensor itself (see the module's notes)."""
 
-    def __init__(self, memory: Memory, shape: Shape, dtype: str, metadata: Any,
+    def __init__(self, memory: Memory, shape: Shape, dtype: str, metadata: Optional[tuple],
                  place: Tuple[int, int], token: int):
-        self.memory, self.shape, self.dtype, self.metadata = memory, shape, dtype, metadata
+        self.memory, self.shape, self.dtype = memory, shape, dtype
+        self.metadata = metadata  # (the batch's metadata,), or None for the tensor alone
         self.place, self.token = place, token
 
 
@@ -156,9 +156,9 @@ class Slot(InPlace):
         tensor = self._tensor
         if self.memory is not None:
             if result is tensor:
-                metadata: Any = _NO_METADATA
+                metadata: Optional[tuple] = None
             elif type(result) is tuple and len(result) == 2 and result[0] is tensor:
-                metadata = result[1]
+                metadata = (result[1],)
             else:
                 return Handed(result, tensor, self.place, self.token)
             return Placed(self.memory, tuple(tensor.shape), self._array.dtype.str, metadata,
@@ -236,7 +236,7 @@ class Slots:
                                               np.dtype(item.dtype)).numpy())
             self._pending.append((StorageWeakRef(tensor.untyped_storage()), item.place,
                                   item.token))
-            return tensor if item.metadata is _NO_METADATA else (tensor, item.metadata)
+            return tensor if item.metadata is None else (tensor, item.metadata[0])
         if not isinstance(item, Handed):
             return item
         self._pending.append((StorageWeakRef(item.tensor.untyped_storage()), item.place,
