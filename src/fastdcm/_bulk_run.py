@@ -238,9 +238,24 @@ def _release_free_memory() -> None:
         trim(0)
 
 
-def _memory_folder() -> Optional[str]:
-    """/dev/shm where there is one (its files never touch a disk), else the default."""
-    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+def _spool(data: pa.Buffer) -> int:
+    """A nameless file in memory holding `data`, open for the parent to map: a memfd
+    where there is one (a 1 MB batch in 0.3 ms, against 0.75 ms for a TemporaryFile in
+    /dev/shm), else a temporary file (in /dev/shm when writable: never on a disk)."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("fastdcm-batch", os.MFD_CLOEXEC)
+    else:
+        folder = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        with tempfile.TemporaryFile(dir=folder) as spool:
+            fd = os.dup(spool.fileno())
+    view, written = memoryview(data), 0
+    try:
+        while written < len(view):
+            written += os.write(fd, view[written:])
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _receive(pipe: Connection, schema: pa.Schema) -> Tuple[int, pa.RecordBatch]:
@@ -288,11 +303,12 @@ def _serve(pipe: Connection, plan: Plan) -> None:
         except Exception:  # a bug, not a file's fault: the parent reports it
             pipe.send_bytes(pickle.dumps((number, traceback.format_exc())))
             continue
-        with tempfile.TemporaryFile(dir=_memory_folder()) as spool:  # a file without a name
-            spool.write(data)
-            spool.flush()
+        spool = _spool(data)
+        try:
             pipe.send_bytes(pickle.dumps((number, None)))
-            reduction.send_handle(pipe, spool.fileno(), os.getppid())
+            reduction.send_handle(pipe, spool, os.getppid())
+        finally:
+            os.close(spool)
 
 
 def default_workers() -> int:
