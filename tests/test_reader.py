@@ -69,18 +69,20 @@ def test_stop_before_pixels_reads_only_a_prefix_of_a_large_file(tmp_path):
 
 
 def test_whole_read_maps_a_large_file_only_for_a_value_past_its_header(tmp_path, monkeypatch):
-    """Pixel Data ends the file: the header comes from one positioned read, and the file is
-    mapped only when the pixels (a value past the prefix) are wanted."""
+    """Pixel Data ends the file: the header comes from one positioned read, and the file's
+    map is used (its pages touched) only when the pixels, a value past the prefix, are
+    wanted."""
     monkeypatch.setattr(_source, "READ_WHOLE_LIMIT", 16 * 1024)
     path = get_testdata_file("emri_small.dcm")  # 80 KB, Pixel Data last
     expected = pydicom.dcmread(path)
     with fastdcm.read(path) as ds:
-        assert not ds._source.complete and ds._source._mmap is None
+        prefix = len(ds._source.view)
+        assert not ds._source.complete and prefix < 84256  # mapped, but read from the prefix
         assert ds.Rows == 64 and ds.PatientName == str(expected.PatientName)
         assert [e.tag for e in ds] == [int(e.tag) for e in expected]
-        assert ds._source._mmap is None
+        assert len(ds._source.view) == prefix
         assert bytes(ds["PixelData"].raw) == expected.PixelData
-        assert ds._source._mmap is not None and ds.Rows == 64
+        assert ds._source.complete and len(ds._source.view) == 84256 and ds.Rows == 64
 
 
 def test_whole_read_of_a_file_with_elements_after_its_pixels(tmp_path, monkeypatch):

@@ -56,8 +56,8 @@ class Source:
 
     ``complete`` is False while only a prefix of a file is held; ``load_more`` then grows
     it, up to the whole file. ``size`` is the file's size for a whole read that holds only
-    a prefix so far (None otherwise): ``view_to`` maps the rest when a value past the
-    prefix is wanted. ``close`` unmaps when nothing else uses the map; arrays and
+    a prefix so far (None otherwise), the file already mapped: ``view_to`` switches to the
+    map when a value past the prefix is wanted. ``close`` unmaps when nothing else uses the map; arrays and
     memoryviews handed out keep it mapped (Python's mmap refuses to close while exported
     buffers exist), so closing never invalidates memory that a caller still holds.
     """
@@ -103,6 +103,9 @@ class Source:
         """Replace a prefix with the whole file (mapped when large)."""
         if self.complete or self.path is None:
             return
+        if self._mmap is not None:  # mapped when the prefix was read
+            self.view, self.complete = memoryview(self._mmap), True
+            return
         whole = _whole_file(self.path)
         self.view, self.complete, self._mmap = whole.view, True, whole._mmap
 
@@ -147,7 +150,9 @@ def _open_path(path: str, header_only: bool) -> Source:
         data = os.read(fd, _first_prefix)
         if len(data) >= size:  # all of it (a file that grew since fstat is read as it was)
             return Source(memoryview(data)[:size], True, path)
-        return Source(memoryview(data), False, path, size=size)
+        # Mapped now, while the file is open (no page is touched until a value past the
+        # prefix is wanted): 2 us, where opening and mapping it later cost 4.7.
+        return Source(memoryview(data), False, path, _map(fd, path), size)
     finally:
         os.close(fd)
 
@@ -164,8 +169,12 @@ def _whole(fd: int, path: str, size: int) -> Source:
     """The whole file open as `fd`: read when small, else mapped."""
     if size <= READ_WHOLE_LIMIT:
         return Source(memoryview(os.read(fd, size)), True, path)
+    mapping = _map(fd, path)
+    return Source(memoryview(mapping), True, path, mapping)
+
+
+def _map(fd: int, path: str) -> mmap.mmap:
     try:
-        mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError) as exc:
         raise InvalidDicomError(f"cannot map {path}: {exc}") from exc
-    return Source(memoryview(mapping), True, path, mapping)
