@@ -37,6 +37,7 @@ cdef class DatasetCore:
     cdef public object _encodings
     cdef public object _meta
     cdef public object _transfer_syntax
+    cdef public object _pixels           # fastdcm.pixels.api's state, made on first use
     cdef object __weakref__
 
     def __init__(self, source, ElementTable table, bint little_endian, bint implicit_vr,

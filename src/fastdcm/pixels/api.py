@@ -13,7 +13,6 @@ frame of that size, so a few hostile header bytes cannot ask for gigabytes.
 """
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 import numpy as np
@@ -27,19 +26,20 @@ from fastdcm.pixels.rescale import rescale_into
 if TYPE_CHECKING:
     from fastdcm.dataset import Dataset
 
-_states: "weakref.WeakKeyDictionary[Dataset, _State]" = weakref.WeakKeyDictionary()
-
-
 class _State:
-    """What one data set's pixel data needs, computed on first use."""
+    """What one data set's pixel data needs, computed on first use (kept on the data set)."""
 
-    __slots__ = ("desc", "count", "frames", "codec")
+    __slots__ = ("desc", "count", "frames", "codec", "plain")
 
     def __init__(self, ds: "Dataset"):
         desc = describe(ds)
         self.desc = desc
         self.frames: Optional[List[encapsulated.Frame]] = None
         self.codec: Optional[Codec] = None
+        # Native frames that are plain views of the file (little endian, whole bytes,
+        # samples interleaved, no bits to correct, no colour to convert): (type, bytes per
+        # frame, frame shape), for frame() to make without native.read's general steps.
+        self.plain: Optional[Tuple[np.dtype, int, Tuple[int, ...]]] = None
         if desc.encapsulated:
             self.codec = codec_for(desc)
             self.frames = encapsulated.locate_frames(ds._source_view(), desc,
@@ -47,12 +47,16 @@ class _State:
             self.count = desc.frames
         else:
             self.count = native.frame_count(desc)
+            if (desc.little_endian and desc.bits_allocated >= 8 and desc.planar == 0
+                    and not desc.corrects_unused_bits
+                    and desc.photometric not in ("YBR_FULL", "YBR_FULL_422")):
+                self.plain = (desc.dtype, int(native.frame_length(desc)), desc.frame_shape)
 
 
 def _state(ds: "Dataset") -> _State:
-    state = _states.get(ds)
+    state = ds._pixels
     if state is None:
-        state = _states[ds] = _State(ds)
+        state = ds._pixels = _State(ds)
     return state
 
 
@@ -69,6 +73,13 @@ def frame(ds: "Dataset", index: int) -> np.ndarray:
     only this frame's bytes are read. Encapsulated frames are decoded alone."""
     state = _state(ds)
     index = _check_index(state, index)
+    if state.plain is not None:
+        dtype, length, shape = state.plain
+        start = state.desc.offset + index * length
+        arr = np.frombuffer(ds._source_view(start + length), dtype, length // dtype.itemsize,
+                            start)
+        arr.flags.writeable = False  # a bytearray source would hand out a writable view
+        return arr.reshape(shape)
     view = ds._source_view()
     if state.frames is None:
         return _finish(native.read(view, state.desc, index, 1), state.desc.photometric)
