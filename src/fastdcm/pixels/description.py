@@ -98,15 +98,15 @@ class PixelDescription(NamedTuple):
 def describe(ds: "Dataset") -> PixelDescription:
     """The description of the pixel data of `ds` (a data set or a sequence item)."""
     table = ds._table
-    present = [tag for tag in (FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA, PIXEL_DATA)
-               if table.find(tag) >= 0]
+    present = [(tag, index) for tag in (FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA, PIXEL_DATA)
+               for index in (table.find(tag),) if index >= 0]
     if not present:
         raise DecodeError("the data set has no Pixel Data, Float Pixel Data or Double Float "
                           "Pixel Data")
     if len(present) > 1:
         raise DecodeError("only one of Pixel Data, Float Pixel Data and Double Float Pixel "
-                          "Data may be present", tag=present[1])
-    element = ds[present[0]]
+                          "Data may be present", tag=present[1][0])
+    element = ds._element_at(present[0][1])
     tag = element.tag
     root = ds
     while root._parent is not None:
