@@ -11,6 +11,7 @@ from fastdcm._source import (Source, SourceLike, open_source, remember_header_si
                              remember_last_value_ends_file)
 from fastdcm.dataset import Dataset, tag_of
 from fastdcm.errors import InvalidDicomError
+from fastdcm.uids import TransferSyntax
 from fastdcm.uids import transfer_syntax as transfer_syntax_of
 
 # pydicom's stop_before_pixels stops at the first of these: Float, Double Float, Pixel Data.
@@ -114,7 +115,7 @@ def _try_read(src: Source, stop_tag: int) -> Tuple[Optional[Dataset], int]:
             return None, 0
         src = Source(memoryview(_inflate(view[start:], start)), True)
         view, start = src.view, 0
-    little, implicit = _encoding_of(transfer_syntax, view, start)
+    little, implicit = _encoding_of(syntax, transfer_syntax, view, start)
     if syntax is None and transfer_syntax and not _starts_explicit(view, start):
         raise InvalidDicomError(f"unknown transfer syntax {transfer_syntax!r} and the data "
                                 "set is not explicit VR little endian", start)
@@ -144,13 +145,14 @@ def _transfer_syntax(meta: Dataset) -> str:
     return uid if isinstance(uid, str) else ""
 
 
-def _encoding_of(transfer_syntax: str, view: memoryview, start: int) -> Tuple[bool, bool]:
-    """(little endian, implicit VR) for a transfer syntax; guessed as pydicom does without one.
+def _encoding_of(syntax: Optional[TransferSyntax], transfer_syntax: str, view: memoryview,
+                 start: int) -> Tuple[bool, bool]:
+    """(little endian, implicit VR) for a transfer syntax (`syntax`, the known one named
+    `transfer_syntax`); guessed as pydicom does without one.
 
     An unknown UID is read as explicit VR little endian, the encoding of every transfer
     syntax defined since 1993.
     """
-    syntax = transfer_syntax_of(transfer_syntax)
     if syntax is not None:
         return syntax.little_endian, syntax.implicit_vr
     if transfer_syntax:

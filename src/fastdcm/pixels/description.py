@@ -7,6 +7,7 @@ data set pydicom refuses is refused here too, as a DecodeError naming the attrib
 """
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 import numpy as np
@@ -75,13 +76,7 @@ class PixelDescription(NamedTuple):
     @property
     def dtype(self) -> np.dtype:
         """The array's data type, in the machine's byte order (pydicom's, bar the order)."""
-        if self.tag == FLOAT_PIXEL_DATA:
-            return np.dtype(np.float32)
-        if self.tag == DOUBLE_FLOAT_PIXEL_DATA:
-            return np.dtype(np.float64)
-        if self.bits_allocated == 1:
-            return np.dtype(np.uint8)
-        return np.dtype(f"{'i' if self.signed else 'u'}{self.bits_allocated // 8}")
+        return _dtype(self.tag, self.bits_allocated, self.signed)
 
     @property
     def frame_shape(self) -> tuple:
@@ -93,6 +88,18 @@ class PixelDescription(NamedTuple):
     def corrects_unused_bits(self) -> bool:
         """pydicom clears (unsigned) or sign-extends (signed) the bits above Bits Stored."""
         return self.tag == PIXEL_DATA and self.bits_allocated > self.bits_stored
+
+
+@functools.lru_cache(maxsize=None)
+def _dtype(tag: int, bits_allocated: int, signed: bool) -> np.dtype:
+    """Made once per kind (a description is made for every data set whose pixels are read)."""
+    if tag == FLOAT_PIXEL_DATA:
+        return np.dtype(np.float32)
+    if tag == DOUBLE_FLOAT_PIXEL_DATA:
+        return np.dtype(np.float64)
+    if bits_allocated == 1:
+        return np.dtype(np.uint8)
+    return np.dtype(f"{'i' if signed else 'u'}{bits_allocated // 8}")
 
 
 def describe(ds: "Dataset") -> PixelDescription:
