@@ -172,12 +172,10 @@ def describe(ds: "Dataset") -> PixelDescription:
         planar = _required(ds, 0x00280006)
         if planar not in (0, 1):
             raise _invalid(0x00280006, planar, "must be 0 or 1")
-    return PixelDescription(
-        tag=tag, vr=element.vr, offset=element.offset, end=element._end,
-        encapsulated=encapsulated, transfer_syntax=syntax, little_endian=little,
-        rows=rows, columns=columns, samples=samples, bits_allocated=bits_allocated,
-        bits_stored=bits_stored, signed=signed, photometric=photometric, planar=planar,
-        frames=frames)
+    # In field order, not by keyword: half the cost, and one is made per data set read.
+    return PixelDescription(tag, element.vr, element.offset, element._end, encapsulated,
+                            syntax, little, rows, columns, samples, bits_allocated,
+                            bits_stored, signed, photometric, planar, frames)
 
 
 def _required(ds: "Dataset", tag: int) -> Any:
