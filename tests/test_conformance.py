@@ -7,6 +7,7 @@ import pytest
 
 import fastdcm
 from compare import compare
+from prefix_reads import whole_reads_from_a_prefix
 from reference_files import file_id, reference_files
 
 pydicom = pytest.importorskip("pydicom")
@@ -52,17 +53,14 @@ def read_with_pydicom(path):
 
 
 @pytest.fixture(params=["read", "prefix"])
-def reading(request, monkeypatch):
+def reading(request):
     """Each file read as it comes ("read": files over 256 KB start from a prefix) and with
-    every file, whatever its size, started from a 4 KB prefix that then grows or is
-    replaced by the whole file (see fastdcm._source)."""
+    every file, whatever its size, started from a 4 KB prefix (see prefix_reads)."""
     if request.param == "prefix":
-        from fastdcm import _source, reader
-
-        monkeypatch.setattr(_source, "READ_WHOLE_LIMIT", 0)
-        monkeypatch.setattr(_source, "_first_prefix", _source.MIN_PREFIX)
-        monkeypatch.setattr(reader, "remember_header_size", lambda needed: None)
-    return request.param
+        with whole_reads_from_a_prefix():
+            yield request.param
+    else:
+        yield request.param
 
 
 @pytest.mark.parametrize("path", FILES, ids=file_id)

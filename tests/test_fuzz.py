@@ -20,14 +20,15 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, List, Tuple
+from typing import List, Tuple
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastdcm
-from fastdcm import InvalidDicomError, Sequence, _source, reader
+from fastdcm import InvalidDicomError, Sequence
+from prefix_reads import whole_reads_from_a_prefix
 
 EXAMPLES = int(os.environ.get("FASTDCM_FUZZ_EXAMPLES", "8000"))
 MAX_FILE_SIZE = 256 * 1024  # larger files make slow examples and find nothing new
@@ -174,20 +175,10 @@ def mutated(draw) -> Tuple[str, bytes]:
 _folder = tempfile.TemporaryDirectory(prefix="fastdcm-fuzz-")
 
 
-@contextlib.contextmanager
-def whole_reads_from_a_prefix(on: bool) -> Iterator[None]:
-    """Whole reads of files of any size start from a 4 KB prefix (as those over 256 KB do):
-    the scan may then end at a last value it has not read (see fastdcm._source)."""
-    if not on:
-        yield
-        return
-    saved = _source.READ_WHOLE_LIMIT, _source._first_prefix, reader.remember_header_size
-    _source.READ_WHOLE_LIMIT, _source._first_prefix = 0, _source.MIN_PREFIX
-    reader.remember_header_size = lambda needed: None
-    try:
-        yield
-    finally:
-        _source.READ_WHOLE_LIMIT, _source._first_prefix, reader.remember_header_size = saved
+def prefix_reads(how: str) -> contextlib.AbstractContextManager:
+    """"path prefix": a whole read from a 4 KB prefix, the scan perhaps ending at a last
+    value it has not read (see prefix_reads)."""
+    return whole_reads_from_a_prefix() if "prefix" in how else contextlib.nullcontext()
 
 
 def read_and_touch(data: bytes, how: str) -> None:
@@ -203,7 +194,7 @@ def read_and_touch(data: bytes, how: str) -> None:
     if "tags" in how:
         options = {"tags": ["PatientID", 0x00200013, "RequestAttributesSequence"]}
     try:
-        with warnings.catch_warnings(), whole_reads_from_a_prefix("prefix" in how):
+        with warnings.catch_warnings(), prefix_reads(how):
             warnings.simplefilter("ignore")
             with fastdcm.read(source, **options) as ds:
                 touch(ds.file_meta)

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 import fastdcm
 from fastdcm.pixels.codecs import REGISTRY
+from prefix_reads import whole_reads_from_a_prefix
 from reference_files import file_id, reference_files
 
 pydicom = pytest.importorskip("pydicom")
@@ -674,17 +675,14 @@ def pixels_or_error(path):
         return type(exc).__name__
 
 
-def test_pixels_equal_when_read_from_a_header_prefix(monkeypatch):
+def test_pixels_equal_when_read_from_a_header_prefix():
     """Every reference file gives the same frames (or the same error) read whole as when it
     is read from a 4 KB prefix, its pixels mapped only when wanted (fastdcm._source)."""
-    from fastdcm import _source, reader
-
     expected = {path: pixels_or_error(path) for path in FILES}
-    monkeypatch.setattr(_source, "READ_WHOLE_LIMIT", 0)
-    monkeypatch.setattr(_source, "_first_prefix", _source.MIN_PREFIX)
-    monkeypatch.setattr(reader, "remember_header_size", lambda needed: None)
+    with whole_reads_from_a_prefix():
+        got_all = {path: pixels_or_error(path) for path in FILES}
     for path in FILES:
-        got = pixels_or_error(path)
+        got = got_all[path]
         if isinstance(got, str) or isinstance(expected[path], str):
             assert got == expected[path], file_id(path)
             continue

@@ -5,10 +5,8 @@ from __future__ import annotations
 import zlib
 from typing import Iterable, Optional, Tuple, Union
 
-from fastdcm import _scanner
-from fastdcm import _source
-from fastdcm._source import (Source, SourceLike, open_source, remember_header_size,
-                             remember_last_value_ends_file)
+from fastdcm import _scanner, _source
+from fastdcm._source import Source, SourceLike, open_source
 from fastdcm.dataset import Dataset, tag_of
 from fastdcm.errors import InvalidDicomError
 from fastdcm.uids import TransferSyntax
@@ -50,16 +48,10 @@ def read(source: SourceLike, *, stop_before_pixels: bool = False,
 
 def _read_source(src: Source, stop_tag: int) -> Dataset:
     while True:
-        result, need_at = _try_read(src, stop_tag)
+        result, lacking_at = _try_read(src, stop_tag)
         if result is not None:
             return result
-        # The prefix ended inside something we need. A whole read that found a whole
-        # element header there lacks a value (Pixel Data with elements after it): the
-        # file is mapped at once rather than read in growing prefixes.
-        if src.size is not None and 0 < need_at <= len(src.view) - 12:
-            src.load_all()
-        else:
-            src.load_more()
+        src.load_more(lacking_at)  # the prefix ended inside something we need
 
 
 def _meta_start(view: memoryview) -> Optional[int]:
@@ -125,13 +117,12 @@ def _try_read(src: Source, stop_tag: int) -> Tuple[Optional[Dataset], int]:
     if status == _scanner.NEED_MORE:
         return None, stop_pos
     if status == _scanner.STOPPED and src.path is not None:
-        remember_header_size(stop_pos)
-    elif stop_pos > len(view):  # complete, but for the last value (see _source)
-        remember_header_size(table.row(len(table) - 1)[3])
-        remember_last_value_ends_file(True)
-    elif src.path is not None and len(view) > _source.READ_WHOLE_LIMIT and len(table):
-        last = table.row(len(table) - 1)
-        remember_last_value_ends_file(last[4] == len(view) and last[3] <= _source.MAX_FIRST_PREFIX)
+        _source.remember_header_size(stop_pos)
+    elif src.path is not None and len(table):
+        size = src.size or len(view)  # a prefix's file, or the whole file
+        if size > _source.READ_WHOLE_LIMIT:
+            last = table.row(len(table) - 1)
+            _source.remember_whole_read(last[3], last[4], size)
     return Dataset(src, table, little, implicit_used, meta=meta,
                    transfer_syntax=transfer_syntax), 0
 
