@@ -2,7 +2,7 @@
 as pydicom decodes.
 
 The description of the pixel data and the location of every frame are worked out once per
-data set and kept beside it (a weak mapping: they go with the data set). Decoded frames go
+data set and kept on it (they go with the data set). Decoded frames go
 through pydicom's processing in pydicom's order: sign correction (JPEG 2000, JPEG-LS) or the
 clearing of bits above Bits Stored, then YBR_FULL / YBR_FULL_422 to RGB.
 
@@ -29,16 +29,19 @@ if TYPE_CHECKING:
 class _State:
     """What one data set's pixel data needs, computed on first use (kept on the data set)."""
 
-    __slots__ = ("desc", "count", "frames", "codec", "plain")
+    __slots__ = ("desc", "count", "frames", "codec", "as_stored", "plain")
 
     def __init__(self, ds: "Dataset"):
         desc = describe(ds)
         self.desc = desc
         self.frames: Optional[List[encapsulated.Frame]] = None
         self.codec: Optional[Codec] = None
-        # Native frames that are plain views of the file (little endian, whole bytes,
-        # samples interleaved, no bits to correct, no colour to convert): (type, bytes per
-        # frame, frame shape), for frame() to make without native.read's general steps.
+        # Native data laid out in the file as the array lays it out (little endian, whole
+        # bytes, samples interleaved, no colour to convert): copy_pixels reads it straight
+        # into the array. `plain`, when there are no bits to correct either, is (type,
+        # bytes per frame, frame shape), for frame() to make its view without
+        # native.read's general steps.
+        self.as_stored = False
         self.plain: Optional[Tuple[np.dtype, int, Tuple[int, ...]]] = None
         if desc.encapsulated:
             self.codec = codec_for(desc)
@@ -47,9 +50,10 @@ class _State:
             self.count = desc.frames
         else:
             self.count = native.frame_count(desc)
-            if (desc.little_endian and desc.bits_allocated >= 8 and desc.planar == 0
-                    and not desc.corrects_unused_bits
-                    and desc.photometric not in ("YBR_FULL", "YBR_FULL_422")):
+            self.as_stored = (desc.little_endian and desc.bits_allocated > 1
+                              and desc.planar == 0
+                              and desc.photometric not in ("YBR_FULL", "YBR_FULL_422"))
+            if self.as_stored and not desc.corrects_unused_bits:
                 self.plain = (desc.dtype, int(native.frame_length(desc)), desc.frame_shape)
 
 
@@ -131,10 +135,7 @@ def copy_pixels(ds: "Dataset", out: Optional[np.ndarray] = None) -> np.ndarray:
     state = _state(ds)
     desc = state.desc
     path = ds._source.path
-    direct = (path is not None and state.frames is None and desc.little_endian
-              and desc.bits_allocated > 1 and desc.photometric not in ("YBR_FULL", "YBR_FULL_422")
-              and (desc.samples == 1 or desc.planar == 0))
-    if not direct:
+    if path is None or not state.as_stored:
         pixels = pixel_array(ds)
         if out is None:
             return np.array(pixels)
@@ -228,12 +229,7 @@ def _check(view: memoryview, state: _State, index: int) -> None:
     try:
         state.codec.check(encapsulated.frame_bytes(view, state.frames[index]), state.desc)
     except Exception as exc:  # ValueError by contract; anything else is named the same way
-        raise _failed(state, index, exc) from exc
-
-
-def _failed(state: _State, index: int, exc: Exception) -> DecodeError:
-    assert state.codec is not None
-    return _named(state.codec, state.desc, index, exc)
+        raise _named(state.codec, state.desc, index, exc) from exc
 
 
 def _named(codec: Codec, desc: PixelDescription, index: int, exc: Exception) -> DecodeError:
