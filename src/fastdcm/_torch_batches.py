@@ -156,14 +156,15 @@ class Slot(InPlace):
         tensor = self._tensor
         if self.memory is not None:
             if result is tensor:
-                metadata: Optional[tuple] = None
-            elif type(result) is tuple and len(result) == 2 and result[0] is tensor:
-                metadata = (result[1],)
-            else:
-                return Handed(result, tensor, self.place, self.token)
-            return Placed(self.memory, tuple(tensor.shape), self._array.dtype.str, metadata,
-                          self.place, self.token)
+                return self._placed(None)
+            if type(result) is tuple and len(result) == 2 and result[0] is tensor:
+                return self._placed((result[1],))
         return Handed(result, tensor, self.place, self.token)
+
+    def _placed(self, metadata: Optional[tuple]) -> Placed:
+        assert self.memory is not None
+        return Placed(self.memory, tuple(self._tensor.shape), self._array.dtype.str,
+                      metadata, self.place, self.token)
 
 
 class Slots:
@@ -232,16 +233,16 @@ class Slots:
         if isinstance(item, Placed):
             # A tensor with a storage of its own over the slot's mapping, so that the
             # weak reference expires when the user lets go of it (and its views).
-            tensor = torch.from_numpy(_shaped(self._slot_storage(item), item.shape,
-                                              np.dtype(item.dtype)).numpy())
-            self._pending.append((StorageWeakRef(tensor.untyped_storage()), item.place,
-                                  item.token))
-            return tensor if item.metadata is None else (tensor, item.metadata[0])
-        if not isinstance(item, Handed):
+            watched = torch.from_numpy(_shaped(self._slot_storage(item), item.shape,
+                                               np.dtype(item.dtype)).numpy())
+            result = watched if item.metadata is None else (watched, item.metadata[0])
+        elif isinstance(item, Handed):
+            watched, result = item.tensor, item.result
+        else:
             return item
-        self._pending.append((StorageWeakRef(item.tensor.untyped_storage()), item.place,
+        self._pending.append((StorageWeakRef(watched.untyped_storage()), item.place,
                               item.token))
-        return item.result
+        return result
 
     def _slot_storage(self, item: Placed) -> torch.UntypedStorage:
         """The slot's memory mapped in this process: once per slot and generation (a
