@@ -112,10 +112,10 @@ cdef inline bint ends_source(Walker* w, ElementRecord* rec, int64_t limit,
                              bint is_item) noexcept nogil:
     """A top-level value that runs from the prefix in buf exactly to the end of the whole
     source (Pixel Data, last in most files). Scanning on needs none of its bytes, and there
-    is nothing after it: the scan is complete without reading it, and the caller maps the
-    file only when the value itself is wanted. Sequences are left out: their items are
-    scanned later from the buffer the scan was given."""
-    return (w.more and w.total > 0 and not is_item and limit == w.size
+    is nothing after it: the scan is complete without reading it, and the caller reads it
+    only when the value itself is wanted. Sequences are left out: their items are scanned
+    later from the buffer the scan was given. (w.total is 0 unless buf is a prefix.)"""
+    return (w.total > 0 and not is_item and limit == w.size
             and rec.vr != VR_SQ and rec.offset + <int64_t>rec.length == w.total)
 
 

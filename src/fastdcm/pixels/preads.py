@@ -91,4 +91,3 @@ def _chunks(nbytes: int) -> List[tuple]:
         return [(0, nbytes)]
     step = -(-nbytes // parts // PAGE) * PAGE
     return [(start, min(start + step, nbytes)) for start in range(0, nbytes, step)]
-
