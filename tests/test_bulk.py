@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -21,7 +22,7 @@ pydicom = pytest.importorskip("pydicom")
 
 import fastdcm  # noqa: E402
 from compare import _plain  # noqa: E402
-from fastdcm import _bulk_read, bulk  # noqa: E402
+from fastdcm import _bulk_claims, _bulk_read, _bulk_run, bulk  # noqa: E402
 from fastdcm._bulk_columns import to_array  # noqa: E402
 from fastdcm.cli import main  # noqa: E402
 from reference_files import file_id, reference_files  # noqa: E402
@@ -144,6 +145,61 @@ def test_same_table_from_one_or_many_workers(archive, tmp_path):
     shutil.copytree(TESTDATA, tmp_path / "testdata")  # both scans see the same files
     paths = [archive, tmp_path / "testdata"]
     assert bulk.scan(paths, workers=1).equals(bulk.scan(paths, workers=2))
+
+
+def test_claims_share_a_chunk_between_worker_and_parent():
+    claims = _bulk_claims.Claims(4, threading.Lock())
+    piece = _bulk_claims.PIECE_FILES
+    assert claims.take_back(0, 10) == (0, 10)  # not begun: the parent takes it all
+    assert claims.next_piece(0, 0, 10) == 0  # and the worker finds nothing left
+    assert claims.next_piece(1, 0, 10 * piece) == piece
+    middle = piece + 9 * piece // 2
+    assert claims.take_back(1, 10 * piece) == (middle, 10 * piece)
+    end, ends = piece, []
+    while True:  # the worker reads up to where the parent took over, and no further
+        start, end = end, claims.next_piece(1, end, 10 * piece)
+        if end == start:
+            break
+        ends.append(end)
+    assert ends[-1] == middle and all(b - a <= piece for a, b in zip([piece] + ends, ends))
+    assert claims.take_back(1, 10 * piece) is None  # nothing unclaimed is left
+    assert claims.next_piece(5, 0, 3) == 3  # slot 1 again, for a later chunk
+    assert claims.take_back(5, 3) is None  # under two pieces left: not worth taking
+
+
+def test_parent_takes_back_from_a_slow_worker(archive, tmp_path, monkeypatch):
+    """A worker on a loaded core is left only what it has started; the table is the same."""
+    shutil.copytree(TESTDATA, tmp_path / "testdata")
+    paths = [archive, tmp_path / "testdata"]
+    expected = bulk.scan(paths, workers=1)
+    monkeypatch.setattr(_bulk_run, "CHUNK_FILES", 16)
+    monkeypatch.setattr(_bulk_run, "TAIL_CHUNK_FILES", 4)
+    monkeypatch.setattr(_bulk_claims, "PIECE_FILES", 2)
+    parent, read_chunk, parent_rows = os.getpid(), _bulk_run.read_chunk, []
+
+    def slowly(paths):
+        for path in paths:
+            time.sleep(0.02)
+            yield path
+
+    def read(plan, paths):
+        if os.getpid() != parent:
+            return read_chunk(plan, slowly(paths))
+        batch = read_chunk(plan, paths)
+        parent_rows.append(batch.num_rows)
+        return batch
+
+    take_back, taken = _bulk_claims.Claims.take_back, []
+
+    def record(claims, number, length):
+        taken.append(take_back(claims, number, length))
+        return taken[-1]
+
+    monkeypatch.setattr(_bulk_run, "read_chunk", read)
+    monkeypatch.setattr(_bulk_claims.Claims, "take_back", record)
+    assert bulk.scan(paths, workers=2).equals(expected)
+    assert sum(parent_rows) > expected.num_rows * 3 // 4
+    assert any(part is not None and part[0] > 0 for part in taken)  # a started chunk's rest
 
 
 def reader_error(path: Path):

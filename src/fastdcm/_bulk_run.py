@@ -29,6 +29,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Set, TextIO, Tuple
 
 import pyarrow as pa
 
+from fastdcm._bulk_claims import Claims
 from fastdcm._bulk_read import Plan, read_chunk
 from fastdcm._listing import FILE, FOLDER, list_folder
 
@@ -47,6 +48,8 @@ TASKS_PER_WORKER = 2
 # an older one to come back.
 WINDOW_PER_PROCESS = 6
 PR_SET_PDEATHSIG = 1
+# A worker's answer for a chunk the parent read instead.
+SKIPPED = "skipped"
 
 
 def discover(paths: Iterable[str], exclude: Set[Tuple[int, int]] = frozenset()
@@ -144,6 +147,8 @@ class _Workers:
     """Worker processes, each fed chunks of paths through its own pipe, and this process
     reading chunks too whenever none of theirs is ready: it has no fork to pay for, its
     caches are warm, and otherwise it would sit idle on a core that ``workers`` counts.
+    Once every chunk is handed out, it takes back the ones still queued for a worker,
+    last first, so that no process waits while another has a queue.
 
     multiprocessing.Pool costs the parent about a millisecond of CPU per task in its
     helper threads, a fifth of what the task itself is worth; a pipe per worker and a
@@ -159,6 +164,7 @@ class _Workers:
         self.pipes: List[Connection] = []
         self.processes = []
         self.plan = plan
+        self.claims = Claims(WINDOW_PER_PROCESS * (count + 1), context.Lock())
         # pyarrow imports pandas (when installed) on its first array, a sixth of a second:
         # done here, once, every worker inherits it. Objects the workers inherit are kept
         # out of garbage collections, theirs and this process's, while the workers live: a
@@ -169,7 +175,8 @@ class _Workers:
         try:
             for _ in range(count):
                 ours, theirs = context.Pipe()
-                process = context.Process(target=_serve, args=(theirs, plan), daemon=True)
+                process = context.Process(target=_serve, args=(theirs, plan, self.claims),
+                                              daemon=True)
                 process.start()
                 theirs.close()
                 self.pipes.append(ours)
@@ -179,9 +186,11 @@ class _Workers:
             raise
 
     def map(self, chunks: Iterator[List[str]]) -> Iterator[pa.RecordBatch]:
-        window = WINDOW_PER_PROCESS * (len(self.pipes) + 1)
+        window = self.claims.slots
         busy = {pipe: 0 for pipe in self.pipes}
-        done: Dict[int, pa.RecordBatch] = {}
+        queued: Dict[int, List[str]] = {}  # sent to a worker that has not answered yet
+        parts: Dict[int, List[Tuple[int, pa.RecordBatch]]] = {}  # (first row, batch)
+        missing: Dict[int, int] = {}  # rows of a chunk not back yet
         sent = wanted = 0
         chunk: Optional[List[str]] = next(chunks, None)
         while chunk is not None or wanted < sent:
@@ -189,23 +198,46 @@ class _Workers:
                 while chunk is not None and busy[pipe] < TASKS_PER_WORKER and \
                         sent < wanted + window:
                     pipe.send_bytes(pickle.dumps((sent, chunk)))
+                    queued[sent], parts[sent], missing[sent] = chunk, [], len(chunk)
                     busy[pipe] += 1
                     sent += 1
                     chunk = next(chunks, None)
             working = [pipe for pipe in self.pipes if busy[pipe]]
             ready = wait(working, timeout=0)
             if not ready and chunk is not None and sent < wanted + window:
-                done[sent] = read_chunk(self.plan, chunk)
+                parts[sent], missing[sent] = [(0, read_chunk(self.plan, chunk))], 0
                 sent += 1
                 chunk = next(chunks, None)
-            elif working:
+            elif working and (ready or chunk is not None
+                              or not self._take_back(queued, parts, missing)):
                 for pipe in ready or wait(working):
                     number, batch = _receive(pipe, self.plan.schema)
                     busy[pipe] -= 1
-                    done[number] = batch
-            while wanted in done:
-                yield done.pop(wanted)
+                    del queued[number]
+                    if batch is not None:
+                        parts[number].append((0, batch))
+                        missing[number] -= batch.num_rows
+            while wanted < sent and not missing[wanted]:
+                del missing[wanted]
+                for _, batch in sorted(parts.pop(wanted), key=lambda part: part[0]):
+                    yield batch
                 wanted += 1
+
+    def _take_back(self, queued: Dict[int, List[str]],
+                   parts: Dict[int, List[Tuple[int, pa.RecordBatch]]],
+                   missing: Dict[int, int]) -> bool:
+        """Read files of the last chunk sent to a worker that it has not claimed (see
+        _bulk_claims), if there are any: once every chunk is handed out, rather than
+        wait for a worker, this process works through its chunks from the other end."""
+        for number in sorted(queued, reverse=True):
+            taken = self.claims.take_back(number, len(queued[number]))
+            if taken is not None:
+                start, end = taken
+                parts[number].append((start, read_chunk(self.plan,
+                                                        queued[number][start:end])))
+                missing[number] -= end - start
+                return True
+        return False
 
     def __enter__(self) -> "_Workers":
         return self
@@ -258,12 +290,16 @@ def _spool(data: pa.Buffer) -> int:
     return fd
 
 
-def _receive(pipe: Connection, schema: pa.Schema) -> Tuple[int, pa.RecordBatch]:
-    """A worker's next batch, mapped from the file whose descriptor follows its number."""
+def _receive(pipe: Connection, schema: pa.Schema
+             ) -> Tuple[int, Optional[pa.RecordBatch]]:
+    """A worker's next batch, mapped from the file whose descriptor follows its number;
+    None for a chunk it left to the parent (see _bulk_claims)."""
     try:
-        number, failure = pickle.loads(pipe.recv_bytes())
-        if failure is not None:
-            raise RuntimeError(f"a bulk worker failed:\n{failure}")
+        number, outcome = pickle.loads(pipe.recv_bytes())
+        if outcome == SKIPPED:
+            return number, None
+        if outcome is not None:
+            raise RuntimeError(f"a bulk worker failed:\n{outcome}")
         descriptor = reduction.recv_handle(pipe)
     except EOFError:
         raise RuntimeError("a bulk worker process died") from None
@@ -282,14 +318,22 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context()
 
 
-def _serve(pipe: Connection, plan: Plan) -> None:
-    """A worker: read the chunks it is sent until told to stop (None) or orphaned.
+def _serve(pipe: Connection, plan: Plan, claims: Claims) -> None:
+    """A worker: read the chunks it is sent, what the parent has not taken back of them
+    (see _bulk_claims), until told to stop (None) or orphaned.
 
     Ctrl-C is the parent's to handle; a worker dies with its parent, even by kill -9.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    try:
+        _work(pipe, plan, claims)
+    except BrokenPipeError:
+        pass  # the parent is done: it needs no word about chunks it read itself
+
+
+def _work(pipe: Connection, plan: Plan, claims: Claims) -> None:
     while True:
         try:
             task = pickle.loads(pipe.recv_bytes())
@@ -299,7 +343,11 @@ def _serve(pipe: Connection, plan: Plan) -> None:
             return
         number, chunk = task
         try:
-            data = read_chunk(plan, chunk).serialize()
+            batch = read_chunk(plan, _claimed(claims, number, chunk))
+            if not batch.num_rows:  # the parent read the chunk
+                pipe.send_bytes(pickle.dumps((number, SKIPPED)))
+                continue
+            data = batch.serialize()
         except Exception:  # a bug, not a file's fault: the parent reports it
             pipe.send_bytes(pickle.dumps((number, traceback.format_exc())))
             continue
@@ -309,6 +357,17 @@ def _serve(pipe: Connection, plan: Plan) -> None:
             reduction.send_handle(pipe, spool, os.getppid())
         finally:
             os.close(spool)
+
+
+def _claimed(claims: Claims, number: int, chunk: List[str]) -> Iterator[str]:
+    """The paths of chunk `number` that its worker claims, piece by piece."""
+    start = 0
+    while True:
+        end = claims.next_piece(number, start, len(chunk))
+        if end == start:
+            return
+        yield from chunk[start:end]
+        start = end
 
 
 def default_workers() -> int:
