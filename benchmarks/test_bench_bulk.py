@@ -11,7 +11,8 @@ loader benchmarks. Groups:
 
 * ``bulk-1-process``: one process each; target 50x files/s (per core) over pydicom.
 * ``bulk-all-cores``: a worker process per core for both.
-* ``bulk-scaling``: fastdcm with 2 workers against itself with 1; target 1.8x.
+* ``bulk-scaling``: fastdcm with 2 workers against itself with 1; target 1.8x (each side in
+  a block of its own: bulk_scaling.py interleaves them, round by round).
 * ``bulk-parquet``: fastdcm.bulk.index to a Parquet file (what ``fastdcm index`` runs).
 
 Every scan benchmark also records, in ``extra_info``, files/s and the peak memory (parent
