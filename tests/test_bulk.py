@@ -167,6 +167,14 @@ def test_claims_share_a_chunk_between_worker_and_parent():
     assert claims.take_back(5, 3) is None  # under two pieces left: not worth taking
 
 
+def test_claims_give_up_on_a_lock_a_dead_worker_holds(monkeypatch):
+    monkeypatch.setattr(_bulk_claims, "LOCK_SECONDS", 0.05)
+    lock = threading.Lock()
+    claims = _bulk_claims.Claims(4, lock)
+    lock.acquire()  # as by a worker killed inside next_piece
+    assert claims.take_back(0, 10) is None
+
+
 def test_parent_takes_back_from_a_slow_worker(archive, tmp_path, monkeypatch):
     """A worker on a loaded core is left only what it has started; the table is the same."""
     shutil.copytree(TESTDATA, tmp_path / "testdata")
@@ -200,6 +208,25 @@ def test_parent_takes_back_from_a_slow_worker(archive, tmp_path, monkeypatch):
     assert bulk.scan(paths, workers=2).equals(expected)
     assert sum(parent_rows) > expected.num_rows * 3 // 4
     assert any(part is not None and part[0] > 0 for part in taken)  # a started chunk's rest
+
+
+def test_a_worker_killed_holding_the_claims_lock_ends_the_scan(archive, tmp_path,
+                                                              monkeypatch):
+    """An error, not a hang: the parent gives up on the lock and finds the worker gone."""
+    shutil.copytree(TESTDATA, tmp_path / "testdata")
+    monkeypatch.setattr(_bulk_run, "CHUNK_FILES", 16)
+    monkeypatch.setattr(_bulk_claims, "LOCK_SECONDS", 0.05)
+    parent, next_piece = os.getpid(), _bulk_claims.Claims.next_piece
+
+    def dying(claims, number, start, length):
+        if os.getpid() != parent:  # at its first claim
+            claims.lock.acquire()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return next_piece(claims, number, start, length)
+
+    monkeypatch.setattr(_bulk_claims.Claims, "next_piece", dying)
+    with pytest.raises(RuntimeError, match="worker process died"):
+        bulk.scan([archive, tmp_path / "testdata"], workers=2)
 
 
 def reader_error(path: Path):

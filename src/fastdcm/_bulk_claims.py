@@ -20,6 +20,8 @@ from typing import Any, Optional, Tuple
 # Files a worker claims at a time: what the parent may have to wait for at the end.
 PIECE_FILES = 32
 NUMBER, CLAIMED, LIMIT = range(3)  # the fields of a slot
+# Longer than the lock is ever held (microseconds), however loaded the machine.
+LOCK_SECONDS = 1.0
 
 
 class Claims:
@@ -58,7 +60,12 @@ class Claims:
         the worker has not claimed, if that is worth a piece; None otherwise."""
         base = 3 * (number % self.slots)
         fields = self.fields
-        with self.lock:
+        # A worker killed while it held the lock (the OOM killer, say) would hold it for
+        # ever: then nothing is taken back, and the parent, waiting on the worker's pipe,
+        # learns that it died.
+        if not self.lock.acquire(timeout=LOCK_SECONDS):
+            return None
+        try:
             if fields[base + NUMBER] < number:
                 fields[base + NUMBER] = number
                 fields[base + LIMIT] = fields[base + CLAIMED] = 0
@@ -68,4 +75,6 @@ class Claims:
                 return None
             middle = claimed + (limit - claimed) // 2
             fields[base + LIMIT] = middle
+        finally:
+            self.lock.release()
         return middle, limit

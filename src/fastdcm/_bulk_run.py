@@ -54,6 +54,7 @@ WINDOW_PER_PROCESS = 6
 PR_SET_PDEATHSIG = 1
 # A worker's answer for a chunk the parent read instead.
 SKIPPED = "skipped"
+WORKER_DIED = "a bulk worker process died"
 
 
 def discover(paths: Iterable[str], exclude: Set[Tuple[int, int]] = frozenset()
@@ -201,7 +202,7 @@ class _Workers:
             for pipe in self.pipes:
                 while chunk is not None and busy[pipe] < TASKS_PER_WORKER and \
                         sent < wanted + window:
-                    pipe.send_bytes(pickle.dumps((sent, chunk)))
+                    _send(pipe, (sent, chunk))
                     queued[sent], parts[sent], missing[sent] = chunk, [], len(chunk)
                     busy[pipe] += 1
                     sent += 1
@@ -294,6 +295,13 @@ def _spool(data: pa.Buffer) -> int:
     return fd
 
 
+def _send(pipe: Connection, task: Tuple[int, List[str]]) -> None:
+    try:
+        pipe.send_bytes(pickle.dumps(task))
+    except ConnectionError:  # broken or reset: the worker is gone
+        raise RuntimeError(WORKER_DIED) from None
+
+
 def _receive(pipe: Connection, schema: pa.Schema
              ) -> Tuple[int, Optional[pa.RecordBatch]]:
     """A worker's next batch, mapped from the file whose descriptor follows its number;
@@ -305,8 +313,8 @@ def _receive(pipe: Connection, schema: pa.Schema
         if outcome is not None:
             raise RuntimeError(f"a bulk worker failed:\n{outcome}")
         descriptor = reduction.recv_handle(pipe)
-    except EOFError:
-        raise RuntimeError("a bulk worker process died") from None
+    except (EOFError, ConnectionError):  # reset: killed with our last task unread
+        raise RuntimeError(WORKER_DIED) from None
     try:
         memory = mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
     finally:
