@@ -50,9 +50,9 @@ class Claims:
                     return 0
                 fields[base + NUMBER] = number
                 fields[base + LIMIT] = length
-            end = min(start + PIECE_FILES, fields[base + LIMIT])
-            fields[base + CLAIMED] = max(end, start)
-        return max(end, start)
+            end = max(start, min(start + PIECE_FILES, fields[base + LIMIT]))
+            fields[base + CLAIMED] = end
+        return end
 
     def take_back(self, number: int, length: int) -> Optional[Tuple[int, int]]:
         """For the parent: the files of chunk `number` it now reads itself, as (start,

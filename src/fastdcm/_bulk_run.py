@@ -6,9 +6,9 @@ index no faster than 1; see README, "Bulk indexing"). The parent lists directori
 hands out chunks of paths, and reads chunks itself; each worker stats, reads and converts
 its chunk into an Arrow record batch, which comes back in Arrow's IPC format. Once every
 chunk is handed out, the parent reads what the workers have not yet claimed of theirs
-(see _bulk_claims), so that all finish together. At most a
-few chunks per worker are in flight, so memory stays bounded however many files there
-are, and batches come back in the order of the paths.
+(see _bulk_claims), so that all finish together. At most a few chunks per worker are in
+flight, so memory stays bounded however many files there are, and batches come back in
+the order of the paths.
 """
 from __future__ import annotations
 
@@ -152,8 +152,8 @@ class _Workers:
     """Worker processes, each fed chunks of paths through its own pipe, and this process
     reading chunks too whenever none of theirs is ready: it has no fork to pay for, its
     caches are warm, and otherwise it would sit idle on a core that ``workers`` counts.
-    Once every chunk is handed out, it takes back the ones still queued for a worker,
-    last first, so that no process waits while another has a queue.
+    Once every chunk is handed out, it takes back, last chunk first, what workers have
+    not claimed of theirs, so that no process waits while another has files to read.
 
     multiprocessing.Pool costs the parent about a millisecond of CPU per task in its
     helper threads, a fifth of what the task itself is worth; a pipe per worker and a
@@ -181,7 +181,7 @@ class _Workers:
             for _ in range(count):
                 ours, theirs = context.Pipe()
                 process = context.Process(target=_serve, args=(theirs, plan, self.claims),
-                                              daemon=True)
+                                          daemon=True)
                 process.start()
                 theirs.close()
                 self.pipes.append(ours)
