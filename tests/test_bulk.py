@@ -266,6 +266,33 @@ def test_unreadable_and_vanishing_files(tmp_path):
     assert rows.to_pylist()[0]["error"].startswith("[Errno 2]")
 
 
+def test_file_names_that_are_not_utf8(tmp_path, monkeypatch):
+    """Arrow strings are UTF-8; an old archive's Latin-1 name (Python's surrogates) is a row
+    with the name's other bytes as \\xNN, read and resumed like any other."""
+    raw = os.fsencode(tmp_path)
+    data = (TESTDATA / "valid" / "ct_explicit_le.dcm").read_bytes()
+    for name, content in [(b"caf\xe9.dcm", data), (b"\xff\xfe", b"not DICOM"),
+                          (b"plain.dcm", data)]:
+        with open(os.path.join(raw, name), "wb") as file:
+            file.write(content)
+    for workers in (1, 2):
+        rows = {row["path"]: row for row in bulk.scan(tmp_path, workers=workers).to_pylist()}
+        assert sorted(rows) == sorted([f"{tmp_path}/plain.dcm", f"{tmp_path}/caf\\xe9.dcm",
+                                       f"{tmp_path}/\\xff\\xfe"])
+        latin, plain = rows.pop(f"{tmp_path}/caf\\xe9.dcm"), rows.pop(f"{tmp_path}/plain.dcm")
+        assert {**latin, "path": None, "mtime": None} == {**plain, "path": None, "mtime": None}
+        assert rows[f"{tmp_path}/\\xff\\xfe"]["error"].startswith("not DICOM")
+
+    out = tmp_path / "index.parquet"
+    bulk.index(tmp_path, out, workers=1)
+    read = []
+    chunk_reader = _bulk_read.read_chunk
+    monkeypatch.setattr("fastdcm._bulk_run.read_chunk",
+                        lambda plan, paths: read.extend(paths) or chunk_reader(plan, paths))
+    bulk.index(tmp_path, out, workers=1, resume=True)
+    assert read == [] and pq.read_table(out).num_rows == 3
+
+
 def test_tags_by_keyword_hex_private_and_sequence():
     path = TESTDATA / "valid" / "ct_explicit_le.dcm"
     table = bulk.scan(path, tags=["PatientID", "0x00100020", "(0008,0060)", "00090010",

@@ -164,12 +164,26 @@ def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
+def arrow_text(text: str) -> str:
+    """`text` as an Arrow string, which must be UTF-8: the bytes of a file name that are
+    not (an old archive's Latin-1, say, which Python holds as lone surrogates) become
+    \\xNN escapes, so that such a name is a row with a readable path, not the end of the
+    run."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _fit_str(value: Any) -> Optional[str]:
-    """Text as it is; several values joined by DICOM's own delimiter, the backslash."""
-    if isinstance(value, str) or value is None:
+    """Text that Arrow takes; several values joined by DICOM's own delimiter, the
+    backslash."""
+    if isinstance(value, str):
+        return arrow_text(value)
+    if value is None:
         return value
     if isinstance(value, list):
-        return "\\".join("" if v is None else str(v) for v in value)
+        return arrow_text("\\".join("" if v is None else str(v) for v in value))
     if isinstance(value, (int, float)):
         return str(value)
     return None

@@ -24,7 +24,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Union
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fastdcm._bulk_columns import DEFAULT_TAGS, TagSpec, tag_columns
+from fastdcm._bulk_columns import DEFAULT_TAGS, TagSpec, arrow_text, tag_columns
 from fastdcm._bulk_read import Plan, file_version
 from fastdcm._bulk_run import Progress, batches, default_workers, discover
 from fastdcm._bulk_store import Store
@@ -96,9 +96,10 @@ def index(paths_or_dirs: Paths, output: PathLike, tags: Optional[Iterable[TagSpe
 
     def to_read() -> Iterator[str]:
         for path in discover(_as_list(paths_or_dirs), exclude):
-            seen = known.get(path)
+            key = path if path in known else arrow_text(path)  # as the index holds it
+            seen = known.get(key)
             if seen is not None and _same_version(path, seen[0]):
-                keep[path] = seen[1]
+                keep[key] = seen[1]
                 if report is not None:
                     report.add(1, 0)  # done already, and counted as such
                 continue
