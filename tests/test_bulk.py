@@ -293,6 +293,20 @@ def test_file_names_that_are_not_utf8(tmp_path, monkeypatch):
     assert read == [] and pq.read_table(out).num_rows == 3
 
 
+def test_counts_below_one_are_refused(tmp_path, capsys):
+    """0 and -1 mean "all cores" to some tools: refused, rather than read one way or another."""
+    for workers in (0, -1):
+        with pytest.raises(ValueError, match="workers must be at least 1"):
+            bulk.scan(TESTDATA, workers=workers)
+    with pytest.raises(ValueError, match="row_group_rows must be at least 1"):
+        bulk.index(TESTDATA, tmp_path / "index.parquet", row_group_rows=0)
+    for option in (["--workers", "0"], ["--workers", "-1"], ["--row-group-rows", "x"]):
+        with pytest.raises(SystemExit):
+            main(["index", str(TESTDATA), "-o", str(tmp_path / "index.parquet")] + option)
+        assert "is not a whole number of at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "index.parquet").exists()
+
+
 def test_tags_by_keyword_hex_private_and_sequence():
     path = TESTDATA / "valid" / "ct_explicit_le.dcm"
     table = bulk.scan(path, tags=["PatientID", "0x00100020", "(0008,0060)", "00090010",

@@ -13,6 +13,17 @@ import time
 HELP = "Index DICOM files into a Parquet table, a row per file (needs fastdcm[bulk])."
 
 
+def _at_least_one(text: str) -> int:
+    """A count option's value: a whole number from 1 (0 or -1 are not "all cores")."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return number
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("archives", nargs="+", metavar="ARCHIVE_DIR",
                         help="folders (searched recursively) or files to index")
@@ -21,14 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "default set, or add to it with a leading '+' (+PatientWeight,00181030)")
     parser.add_argument("--all-tags", action="store_true",
                         help="also keep every top-level element as DICOM JSON (dicom_json)")
-    parser.add_argument("--workers", type=int, help="processes to read with (default: all "
+    parser.add_argument("--workers", type=_at_least_one, help="processes to read with (default: all "
                         "cores)")
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", help="go on with an interrupted run: "
                        "files already indexed with the same size and mtime are not read again")
     again.add_argument("--update", action="store_true", help="bring a finished index up to "
                        "date: re-read changed and new files, drop rows of files that are gone")
-    parser.add_argument("--row-group-rows", type=int, default=16384,
+    parser.add_argument("--row-group-rows", type=_at_least_one, default=16384,
                         help="rows per Parquet row group, and per journal part (what a kill "
                         "can lose)")
 

@@ -382,6 +382,15 @@ def _claimed(claims: Claims, number: int, chunk: List[str]) -> Iterator[str]:
         start = end
 
 
+def worker_count(workers: Optional[int]) -> int:
+    """The processes a scan asked for `workers` reads with: all cores for None."""
+    if workers is None:
+        return default_workers()
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1 (None: every core), not {workers}")
+    return workers
+
+
 def default_workers() -> int:
     """All the cores this process may run on."""
     try:

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from fastdcm._bulk_columns import DEFAULT_TAGS, TagSpec, arrow_text, tag_columns
 from fastdcm._bulk_read import Plan, file_version
-from fastdcm._bulk_run import Progress, batches, default_workers, discover
+from fastdcm._bulk_run import Progress, batches, discover, worker_count
 from fastdcm._bulk_store import Store
 
 __all__ = ["DEFAULT_TAGS", "scan", "index", "schema", "summarize", "Summary", "resolve_tags"]
@@ -71,7 +71,7 @@ def scan(paths_or_dirs: Paths, tags: Optional[Iterable[TagSpec]] = None, *,
     if progress and sys.stderr.isatty():
         found = list(found)
         report = Progress(len(found))
-    read = list(_reported(batches(plan, found, workers or default_workers()), report))
+    read = list(_reported(batches(plan, found, worker_count(workers)), report))
     return pa.Table.from_batches(read, schema=plan.schema)
 
 
@@ -85,6 +85,8 @@ def index(paths_or_dirs: Paths, output: PathLike, tags: Optional[Iterable[TagSpe
     changed and new files are read, and files that are gone lose their rows. Memory stays
     bounded by `row_group_rows` rows (plus the list of known files when resuming).
     """
+    if row_group_rows < 1:
+        raise ValueError(f"row_group_rows must be at least 1, not {row_group_rows}")
     plan = Plan(tag_columns(tags), all_tags)
     store = Store(output, plan.schema)
     known = store.start(resume)
@@ -107,7 +109,7 @@ def index(paths_or_dirs: Paths, output: PathLike, tags: Optional[Iterable[TagSpe
 
     pending: List[pa.RecordBatch] = []
     rows = 0
-    for batch in _reported(batches(plan, to_read(), workers or default_workers(),
+    for batch in _reported(batches(plan, to_read(), worker_count(workers),
                                    row_group_rows), report):
         pending.append(batch)
         rows += batch.num_rows
