@@ -307,6 +307,18 @@ def test_counts_below_one_are_refused(tmp_path, capsys):
     assert not (tmp_path / "index.parquet").exists()
 
 
+def test_an_output_that_cannot_be_written(tmp_path, capsys):
+    """Refused before any file is read, under the output's name, leaving nothing behind."""
+    (tmp_path / "folder").mkdir()
+    folder, missing = tmp_path / "folder", tmp_path / "missing"
+    for output, named, message in [(folder, folder, "the output is a folder"),
+                                   (missing / "index.parquet", missing, "no such folder")]:
+        assert main(["index", str(TESTDATA), "-o", str(output)]) == 1
+        assert capsys.readouterr().err.startswith(f"fastdcm: {named}: {message}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+    assert not list((tmp_path / "folder").iterdir())
+
+
 def test_tags_by_keyword_hex_private_and_sequence():
     path = TESTDATA / "valid" / "ct_explicit_le.dcm"
     table = bulk.scan(path, tags=["PatientID", "0x00100020", "(0008,0060)", "00090010",

@@ -14,6 +14,7 @@ output and removing its parts.
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -39,7 +40,15 @@ class Store:
 
     def start(self, resume: bool) -> Dict[str, Tuple[Version, int]]:
         """Begin a run; with `resume`, return what is indexed already: path -> ((size,
-        mtime), index of the source holding its newest row)."""
+        mtime), index of the source holding its newest row).
+
+        An output that is a folder, or that has no folder to go in, fails here, under its
+        own name: later, the error would name the journal, and leave one behind."""
+        if self.output.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "the output is a folder", str(self.output))
+        if not self.output.parent.is_dir():
+            raise FileNotFoundError(errno.ENOENT, "no such folder for the output",
+                                    str(self.output.parent))
         if not resume:
             shutil.rmtree(self.parts, ignore_errors=True)
             return {}
