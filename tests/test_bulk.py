@@ -386,19 +386,27 @@ def copy_files(folder: Path, count: int) -> list:
     return sorted(str(p) for p in folder.iterdir())
 
 
-def test_resume_after_kill(tmp_path, monkeypatch):
-    files = copy_files(tmp_path / "archive", 10000)
-    out = tmp_path / "index.parquet"
-    parts = tmp_path / ".index.parquet.parts"
-    run = subprocess.Popen([sys.executable, "-m", "fastdcm", "index", str(tmp_path / "archive"),
-                            "-o", str(out), "--workers", "1", "--row-group-rows", "100"],
-                           stdout=subprocess.DEVNULL, start_new_session=True)
+def index_until_parts(archive: Path, out: Path, parts: Path, workers: int
+                      ) -> subprocess.Popen:
+    """`fastdcm index` of `archive` started, and left running once it wrote 3 parts."""
+    run = subprocess.Popen([sys.executable, "-m", "fastdcm", "index", str(archive),
+                            "-o", str(out), "--workers", str(workers),
+                            "--row-group-rows", "100"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
     while len(list(parts.glob("part-*.parquet"))) < 3:
         assert run.poll() is None and time.monotonic() < deadline, "the run ended too soon"
         time.sleep(0.001)
+    return run
+
+
+def test_resume_after_kill(tmp_path, monkeypatch):
+    files = copy_files(tmp_path / "archive", 10000)
+    out = tmp_path / "index.parquet"
+    parts = tmp_path / ".index.parquet.parts"
+    run = index_until_parts(tmp_path / "archive", out, parts, workers=1)
     os.kill(run.pid, signal.SIGKILL)
-    run.wait()
+    run.communicate()
     assert not out.exists()
     done = sum(pq.read_metadata(p).num_rows for p in parts.glob("part-*.parquet"))
     assert 0 < done < len(files)
@@ -412,6 +420,19 @@ def test_resume_after_kill(tmp_path, monkeypatch):
     assert sorted(paths) == files  # one row per file: none lost, none twice
     assert len(read) == len(files) - done
     assert not parts.exists()
+
+
+def test_ctrl_c_is_a_message_not_a_traceback(tmp_path):
+    files = copy_files(tmp_path / "archive", 10000)
+    out = tmp_path / "index.parquet"
+    parts = tmp_path / ".index.parquet.parts"
+    run = index_until_parts(tmp_path / "archive", out, parts, workers=2)
+    os.kill(run.pid, signal.SIGINT)
+    error = run.communicate(timeout=60)[1]
+    assert run.returncode == 130 and "Traceback" not in error
+    assert error.endswith("--resume` goes on from where it stopped\n")
+    assert main(["index", str(tmp_path / "archive"), "-o", str(out), "--resume"]) == 0
+    assert sorted(pq.read_table(out, columns=["path"])["path"].to_pylist()) == files
 
 
 def test_update(tmp_path, monkeypatch):

@@ -63,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"fastdcm: {getattr(exc, 'filename', None) or args.output}: {message}",
               file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: the parts written so far are kept, for --resume
+        print(f"fastdcm: interrupted: `fastdcm index ... -o {args.output} --resume` goes on "
+              "from where it stopped", file=sys.stderr)
+        return 130  # as a shell reports a process that SIGINT ended
     seconds = time.perf_counter() - start
     summary = bulk.summarize(args.output)
     for line in summary.lines():
