@@ -19,7 +19,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from fastdcm._bulk_columns import DEFAULT_TAGS, TagSpec, arrow_text, tag_columns
 from fastdcm._bulk_read import Plan, file_version
 from fastdcm._bulk_run import Progress, batches, discover, worker_count
-from fastdcm._bulk_store import Store
+from fastdcm._bulk_store import Store, Version
 
 __all__ = ["DEFAULT_TAGS", "scan", "index", "schema", "summarize", "Summary", "resolve_tags"]
 
@@ -96,21 +96,13 @@ def index(paths_or_dirs: Paths, output: PathLike, tags: Optional[Iterable[TagSpe
     if progress and sys.stderr.isatty():  # a quick count first, for the ETA
         report = Progress(sum(1 for _ in discover(_as_list(paths_or_dirs), exclude)))
 
-    def to_read() -> Iterator[str]:
-        for path in discover(_as_list(paths_or_dirs), exclude):
-            key = path if path in known else arrow_text(path)  # as the index holds it
-            seen = known.get(key)
-            if seen is not None and _same_version(path, seen[0]):
-                keep[key] = seen[1]
-                if report is not None:
-                    report.add(1, 0)  # done already, and counted as such
-                continue
-            yield path
-
+    to_read = discover(_as_list(paths_or_dirs), exclude)
+    if known:
+        to_read = _not_indexed(to_read, known, keep, report)
     pending: List[pa.RecordBatch] = []
     rows = 0
-    for batch in _reported(batches(plan, to_read(), worker_count(workers),
-                                   row_group_rows), report):
+    for batch in _reported(batches(plan, to_read, worker_count(workers), row_group_rows),
+                           report):
         pending.append(batch)
         rows += batch.num_rows
         if rows >= row_group_rows:
@@ -172,6 +164,21 @@ def _stats(path: Path) -> List[os.stat_result]:
         return [path.stat()]
     except OSError:
         return []
+
+
+def _not_indexed(paths: Iterable[str], known: Dict[str, Tuple[Version, int]],
+                 keep: Dict[str, int], report: Optional[Progress]) -> Iterator[str]:
+    """The `paths` that a resumed run reads: those `known` lacks or holds at another
+    version. The others go into `keep` (their row's source) and count as done."""
+    for path in paths:
+        key = path if path in known else arrow_text(path)  # as the index holds it
+        seen = known.get(key)
+        if seen is not None and _same_version(path, seen[0]):
+            keep[key] = seen[1]
+            if report is not None:
+                report.add(1, 0)
+            continue
+        yield path
 
 
 def _same_version(path: str, version: tuple) -> bool:
