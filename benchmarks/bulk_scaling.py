@@ -18,23 +18,15 @@ import argparse
 import gc
 import os
 import statistics
-import time
 from typing import Callable, Dict, List
 
 from fastdcm import bulk
 from fastdcm._bulk_columns import tag_columns
 from fastdcm._bulk_read import Plan, read_chunk
 from fastdcm._bulk_run import CHUNK_FILES, discover
-from test_bench_bulk import BULK_DIR
+from test_bench_bulk import BULK_DIR, seconds
 
 SPIN_STEPS = 10_000_000  # ~0.3 s of a Python loop here, near a 1-worker scan
-
-
-def seconds(work: Callable[[], object]) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
 
 
 def scan(folders: List[str], workers: int) -> None:

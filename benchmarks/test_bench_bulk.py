@@ -86,8 +86,17 @@ def fresh_process_run(archive: str, workers: int, fastdcm: bool) -> dict:
                       .stdout)
 
 
+def seconds(work: Callable[[], Any]) -> float:
+    """How long work() takes, garbage of earlier runs collected first."""
+    gc.collect()
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
 def run(benchmark: Any, work: Callable[[], Any], reader: str, archive: str, workers: int,
-        rounds: int, target: Optional[float] = None, fresh: bool = True) -> Any:
+        rounds: int, target: Optional[float] = None, fresh: bool = True,
+        setup: Optional[Callable[[], Any]] = None) -> Any:
     benchmark.extra_info.update(reader=reader, workers=workers, files=BULK_FILES)
     if target is not None:
         benchmark.extra_info["target"] = target
@@ -97,7 +106,8 @@ def run(benchmark: Any, work: Callable[[], Any], reader: str, archive: str, work
             fresh_files_per_second=round(once["files_per_second"]),
             peak_rss_mb=round(once["peak_rss_mb"]),
             peak_worker_rss_mb=round(once["peak_worker_rss_mb"]))
-    table = benchmark.pedantic(work, rounds=rounds, warmup_rounds=1 if rounds > 1 else 0)
+    table = benchmark.pedantic(work, rounds=rounds, warmup_rounds=1 if rounds > 1 else 0,
+                               setup=setup)
     assert table.num_rows == BULK_FILES and table["error"].null_count == BULK_FILES
     benchmark.extra_info["files_per_second"] = round(BULK_FILES / benchmark.stats["median"])
     return table
@@ -140,21 +150,13 @@ def test_bulk_fastdcm_1_to_2_workers(benchmark, bulk_archive):
     here (pedantic's untimed setup): the two sides see the same phases of the host."""
     one_worker = []
 
-    def scan_with_1_worker() -> tuple:
-        gc.collect()
-        start = time.perf_counter()
-        bulk.scan(bulk_archive, workers=1)
-        one_worker.append(time.perf_counter() - start)
-        return (), {}
+    def scan_with_1_worker() -> None:
+        one_worker.append(seconds(lambda: bulk.scan(bulk_archive, workers=1)))
 
-    benchmark.extra_info.update(reader="fastdcm", workers=2, files=BULK_FILES)
-    table = benchmark.pedantic(lambda: bulk.scan(bulk_archive, workers=2),
-                               setup=scan_with_1_worker, rounds=SCALING_ROUNDS,
-                               warmup_rounds=1)
-    assert table.num_rows == BULK_FILES and table["error"].null_count == BULK_FILES
+    run(benchmark, lambda: bulk.scan(bulk_archive, workers=2), "fastdcm", bulk_archive, 2,
+        rounds=SCALING_ROUNDS, fresh=False, setup=scan_with_1_worker)
     one_worker = one_worker[1:]  # the warm-up round's
     benchmark.extra_info.update(
-        files_per_second=round(BULK_FILES / benchmark.stats["median"]),
         baseline="1 worker, interleaved", baseline_median=statistics.median(one_worker),
         baseline_files_per_second=round(BULK_FILES / statistics.median(one_worker)),
         ratio=statistics.median(one_worker) / benchmark.stats["median"], target=1.8)

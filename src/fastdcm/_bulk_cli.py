@@ -32,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "default set, or add to it with a leading '+' (+PatientWeight,00181030)")
     parser.add_argument("--all-tags", action="store_true",
                         help="also keep every top-level element as DICOM JSON (dicom_json)")
-    parser.add_argument("--workers", type=_at_least_one, help="processes to read with (default: all "
-                        "cores)")
+    parser.add_argument("--workers", type=_at_least_one,
+                        help="processes to read with (default: all cores)")
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", help="go on with an interrupted run: "
                        "files already indexed with the same size and mtime are not read again")

@@ -383,7 +383,7 @@ def _claimed(claims: Claims, number: int, chunk: List[str]) -> Iterator[str]:
 
 
 def worker_count(workers: Optional[int]) -> int:
-    """The processes a scan asked for `workers` reads with: all cores for None."""
+    """How many processes read, for a `workers` argument: every core for None."""
     if workers is None:
         return default_workers()
     if workers < 1:
