@@ -2,13 +2,16 @@
 pixel locators, tag selection, and runs that are killed, resumed and updated."""
 from __future__ import annotations
 
+import errno
 import json
 import os
+import pickle
 import random
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -266,6 +269,66 @@ def test_unreadable_and_vanishing_files(tmp_path):
     assert rows.to_pylist()[0]["error"].startswith("[Errno 2]")
 
 
+def unprivileged(work):
+    """work() as a user who may not enter folders of mode 0: in a child that drops root
+    (nobody), when the tests run as root, whom permissions do not stop."""
+    if os.geteuid() != 0:
+        return work()
+    ours, theirs = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(ours)
+            os.setgid(65534)
+            os.setuid(65534)
+            os.write(theirs, pickle.dumps(("ok", work())))
+        except BaseException as exc:
+            os.write(theirs, pickle.dumps(("failed", repr(exc))))
+        finally:
+            os._exit(0)
+    os.close(theirs)
+    with os.fdopen(ours, "rb") as answer:
+        outcome, value = pickle.loads(answer.read())
+    os.waitpid(pid, 0)
+    assert outcome == "ok", value
+    return value
+
+
+def test_what_cannot_be_looked_at_is_a_row_with_its_error():
+    """A folder that cannot be listed, a link that loops, one into a folder we may not
+    enter: each is a row saying why, beside the files that read (one of them used to drop
+    its whole folder from the index, unnoticed). A link to nothing is no file at all."""
+    top = Path(tempfile.mkdtemp(dir="/tmp"))  # tmp_path's parents may be closed to nobody
+    try:
+        top.chmod(0o755)
+        for folder in ["locked", "open"]:
+            (top / folder).mkdir(mode=0o755)
+            shutil.copy(TESTDATA / "valid" / "ct_explicit_le.dcm", top / folder / "ct.dcm")
+            (top / folder / "ct.dcm").chmod(0o644)
+        (top / "open" / "loop").symlink_to("loop")
+        (top / "open" / "into_locked").symlink_to("../locked/ct.dcm")
+        (top / "open" / "dangling").symlink_to("nowhere")
+        (top / "locked").chmod(0)
+        codes = {f"{top}/locked": errno.EACCES, f"{top}/open/ct.dcm": None,
+                 f"{top}/open/into_locked": errno.EACCES, f"{top}/open/loop": errno.ELOOP}
+
+        def error(path):
+            code = codes[path]
+            return code and f"[Errno {code}] {os.strerror(code)}: '{path}'"
+
+        for workers in (1, 2):
+            rows = unprivileged(lambda: bulk.scan(top, workers=workers).to_pylist())
+            assert [row["path"] for row in rows] == sorted(codes)
+            for row in rows:
+                assert row["error"] == error(row["path"])
+                assert (row["SOPInstanceUID"] is None) == (row["error"] is not None)
+        rows = unprivileged(lambda: bulk.scan(top / "locked", workers=1).to_pylist())
+        assert [row["error"] for row in rows] == [error(f"{top}/locked")]
+    finally:
+        (top / "locked").chmod(0o755)
+        shutil.rmtree(top)
+
+
 def test_file_names_that_are_not_utf8(tmp_path, monkeypatch):
     """Arrow strings are UTF-8; an old archive's Latin-1 name (Python's surrogates) is a row
     with the name's other bytes as \\xNN, read and resumed like any other."""
@@ -466,11 +529,13 @@ def test_update(tmp_path, monkeypatch):
 
 
 def plain_listing(top: str, exclude=frozenset()) -> list:
-    """What discover should find under `top`, the slow and obvious way."""
+    """What discover should find under `top`, the slow and obvious way: a folder that
+    cannot be listed, and a link that cannot be followed but does not lead nowhere, stand
+    for themselves (their rows hold the error)."""
     try:
         names = sorted(os.listdir(top))
     except OSError:
-        return []
+        return [top]
     found = []
     for name in names:
         path = os.path.join(top, name)
@@ -478,11 +543,21 @@ def plain_listing(top: str, exclude=frozenset()) -> list:
             continue
         if os.path.isdir(path) and not os.path.islink(path):
             found += plain_listing(path, exclude)
+        elif unfollowable_link(path):
+            found.append(path)
         elif os.path.isfile(path):
             st = os.stat(path)
             if (st.st_dev, st.st_ino) not in exclude:
                 found.append(path)
     return found
+
+
+def unfollowable_link(path: str) -> bool:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return os.path.islink(path) and exc.errno not in (errno.ENOENT, errno.ENOTDIR)
+    return False
 
 
 def odd_tree(top: Path) -> None:
@@ -502,6 +577,8 @@ def odd_tree(top: Path) -> None:
     (top / "link_to_file").symlink_to("a")
     (top / "link_to_folder").symlink_to("sub")
     (top / "dangling").symlink_to("nowhere")
+    (top / "through_a_file").symlink_to("a/b")
+    (top / "loop").symlink_to("loop")
     os.mkfifo(top / "pipe")
     (top / "locked").chmod(0)  # unreadable, unless the tests run as root
 
@@ -513,6 +590,7 @@ def test_discover_lists_as_a_plain_walk(tmp_path):
     try:
         expected = plain_listing(str(tmp_path))
         assert str(tmp_path / "link_to_file") in expected
+        assert str(tmp_path / "loop") in expected and str(tmp_path / "dangling") not in expected
         assert str(tmp_path / "sub" / "deeper" / "g") in expected
         assert list(discover([tmp_path])) == expected
         assert list(discover([str(tmp_path) + "/"])) == plain_listing(str(tmp_path) + "/")
@@ -564,6 +642,7 @@ def test_list_folder_kinds_and_errors(tmp_path):
         list_folder(str(tmp_path / "missing"))
     with pytest.raises(NotADirectoryError):
         list_folder(str(tmp_path / "x"))
-    (tmp_path / "sub" / "loop").symlink_to("loop")  # fails DirEntry.is_file() too
-    with pytest.raises(OSError):
-        list_folder(str(tmp_path / "sub"))
+    (tmp_path / "sub" / "loop").symlink_to("loop")  # fails DirEntry.is_file()
+    (tmp_path / "sub" / "dangling").symlink_to("nowhere")
+    assert list_folder(str(tmp_path / "sub")) == ([str(tmp_path / "sub" / "loop")],
+                                                  bytes([FILE]))

@@ -63,7 +63,8 @@ def discover(paths: Iterable[str], exclude: Set[Tuple[int, int]] = frozenset()
 
     Names starting with "." are skipped, as are symbolic links to directories (they could
     loop) and files whose (device, inode) is in `exclude` (the index being written). What
-    a file is, DICOM, DICOMDIR or not DICOM at all, is for its reader to say, not its name.
+    a file is, DICOM, DICOMDIR or not DICOM at all, is for its reader to say, not its name;
+    a folder that cannot be listed comes as a path of its own, for its row to say why.
     """
     # Runs of paths chained in C: a generator per path would cost as much as the listing.
     return chain.from_iterable(_runs(paths, exclude))
@@ -82,8 +83,9 @@ def _walk(top: str, exclude: Set[Tuple[int, int]]) -> Iterator[List[str]]:
     """The files under `top`, in runs of paths: those of a folder between its subfolders."""
     try:
         paths, kinds = list_folder(top, {inode for _, inode in exclude})
-    except OSError:
-        return  # a directory that cannot be listed holds no file we could read
+    except OSError:  # its row says why (see _bulk_values.file_version)
+        yield [top]
+        return
     if kinds.count(FILE) == len(kinds):
         yield paths
         return

@@ -13,8 +13,9 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.exc cimport PyErr_SetFromErrnoWithFilenameObject
 from cpython.list cimport PyList_Append
 from libc.stdint cimport int64_t, uint32_t
-from posix.stat cimport stat, struct_stat
+from posix.stat cimport S_ISDIR, stat, struct_stat
 
+import errno
 import os
 
 from fastdcm._bytes cimport read_tag, u32
@@ -167,7 +168,11 @@ def file_version(object path):
     """(size in bytes, mtime in microseconds since 1970) of the file at `path`: what tells
     a changed file. The same numbers as ``os.stat`` gives, without making its result
     object, which costs as much as the system call (a tenth of what reading a header does
-    with its values, per file)."""
+    with its values, per file).
+
+    A folder reaches here only when it could not be listed (see _bulk_run._walk): its
+    row's error is then why, so that no folder of an archive drops out of its index
+    unnoticed."""
     cdef struct_stat st
     cdef bytes name = os.fsencode(path)
     cdef const char* c_name = name
@@ -177,5 +182,8 @@ def file_version(object path):
     if failed:
         PyErr_SetFromErrnoWithFilenameObject(OSError, path)
         return None  # not reached: the error is raised
+    if S_ISDIR(st.st_mode):
+        os.scandir(path).close()  # raises what stopped the listing, if it still does
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
     return (<int64_t>st.st_size,
             <int64_t>st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec // 1000)

@@ -9,13 +9,15 @@ with other names (perhaps not even UTF-8) is put in its strings' order afterward
 
 Entries are taken as ``os.scandir`` sees them, so that the indexer finds the same files:
 names starting with "." are skipped, a symbolic link is never a folder (it could loop)
-and is a file when it leads to one, an entry that vanishes while it is looked at is
-skipped, and any other error (the stat of a link that loops back on itself, say) fails
-the whole listing, as it fails DirEntry.is_file().
+and is a file when it leads to one, and an entry that vanishes while it is looked at, or
+a link that leads nowhere, is skipped. An entry that is there but cannot be looked at (a
+link that loops back on itself, one into a folder we may not enter) is taken as a file,
+so that its row holds the error: DirEntry.is_file() raises, and os.walk would drop the
+whole folder for it.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_1BYTE_DATA, PyUnicode_New
-from libc.errno cimport ENOENT, errno
+from libc.errno cimport ENOENT, ENOTDIR, errno
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memcpy, memset, strcmp, strlen
@@ -83,16 +85,14 @@ cdef int by_name(const void* a, const void* b) noexcept nogil:
     return strcmp((<const Entry*>a).name, (<const Entry*>b).name)
 
 
-cdef uint8_t kind_of(int folder, const char* name, unsigned char d_type,
-                     Listing* out) noexcept nogil:
+cdef uint8_t kind_of(int folder, const char* name, unsigned char d_type) noexcept nogil:
     """What ``DirEntry.is_dir(follow_symlinks=False)`` then ``is_file()`` make of a name,
-    with a stat only where d_type does not tell (a link, or a file system without d_type)."""
+    with a stat only where d_type does not tell (a link, or a file system without d_type);
+    a file where they would raise."""
     cdef struct_stat st
     if d_type == DT_UNKNOWN:
         if fstatat(folder, name, &st, AT_SYMLINK_NOFOLLOW) != 0:
-            if errno != ENOENT:
-                out.error = errno
-            return KIND_NONE
+            return KIND_NONE if errno == ENOENT else KIND_FILE
         if S_ISDIR(st.st_mode):
             return KIND_FOLDER
         if not S_ISLNK(st.st_mode):
@@ -102,9 +102,7 @@ cdef uint8_t kind_of(int folder, const char* name, unsigned char d_type,
     elif d_type != DT_LNK:
         return KIND_FILE if d_type == DT_REG else KIND_NONE
     if fstatat(folder, name, &st, 0) != 0:  # a link: where it leads
-        if errno != ENOENT:  # a dangling link is no file; a loop is an error
-            out.error = errno
-        return KIND_NONE
+        return KIND_NONE if errno == ENOENT or errno == ENOTDIR else KIND_FILE
     return KIND_FILE if S_ISREG(st.st_mode) else KIND_NONE
 
 
@@ -163,9 +161,7 @@ cdef void read_folder(DIR* folder, const uint64_t* inodes, Py_ssize_t inode_coun
             break
         if item.d_name[0] == b'.':
             continue
-        kind = kind_of(fd, item.d_name, item.d_type, out)
-        if out.error:
-            break
+        kind = kind_of(fd, item.d_name, item.d_type)
         if kind == KIND_NONE:
             continue
         if kind == KIND_FILE:
@@ -290,7 +286,7 @@ def list_folder(str top, inodes=()):
     """The files and folders in `top`, as paths, in the order of their names, and their
     kinds (bytes: FILE, FOLDER, or FILE_OF_INODE for a file whose inode is in `inodes`).
 
-    OSError when `top` cannot be listed (or an entry cannot be looked at).
+    OSError when `top` cannot be listed.
     """
     cdef bytes encoded = os.fsencode(top)
     cdef bytes prefix = encoded if encoded.endswith(b"/") or not encoded else encoded + b"/"
