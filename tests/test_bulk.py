@@ -627,6 +627,24 @@ def test_discover_sorts_many_names(tmp_path):
         assert list(discover([tmp_path / folder])) == plain_listing(str(tmp_path / folder))
 
 
+def test_discover_goes_deeper_than_the_recursion_limit(tmp_path):
+    """400 levels under a limit of 250 frames: a real tree as deep as the default limit
+    would be one that shutil.rmtree (which cleans tmp_path up) cannot remove."""
+    folders = [tmp_path / "d"]
+    for _ in range(400):
+        folders[-1].mkdir()
+        (folders[-1] / "f").write_bytes(b"")
+        folders.append(folders[-1] / "d")
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(250)
+    try:
+        found = list(_bulk_run.discover([tmp_path]))
+    finally:
+        sys.setrecursionlimit(limit)
+    # "d" sorts before "f": each folder's file comes after the files under it
+    assert found == [str(folder / "f") for folder in reversed(folders[:-1])]
+
+
 def test_list_folder_kinds_and_errors(tmp_path):
     from fastdcm._listing import FILE, FILE_OF_INODE, FOLDER, list_folder
 

@@ -80,23 +80,34 @@ def _runs(paths: Iterable[str], exclude: Set[Tuple[int, int]]) -> Iterator[List[
 
 
 def _walk(top: str, exclude: Set[Tuple[int, int]]) -> Iterator[List[str]]:
-    """The files under `top`, in runs of paths: those of a folder between its subfolders."""
-    try:
-        paths, kinds = list_folder(top, {inode for _, inode in exclude})
-    except OSError:  # its row says why (see _bulk_values.file_version)
-        yield [top]
-        return
-    if kinds.count(FILE) == len(kinds):
-        yield paths
-        return
+    """The files under `top`, in runs of paths: a folder's own paths, when it holds no
+    folder, as list_folder gives them (no copy), else those between its subfolders.
+
+    Depth first over a stack of listings, not by recursion: a tree can be deeper than
+    Python's recursion limit (1,200 levels fit in PATH_MAX)."""
+    inodes = {inode for _, inode in exclude}
     run: List[str] = []
-    for path, kind in zip(paths, kinds):
-        if kind == FOLDER:
-            yield run
-            run = []
-            yield from _walk(path, exclude)
-        elif kind == FILE or _identity(path) not in exclude:  # inodes are not unique
-            run.append(path)
+    stack = [iter([(top, FOLDER)])]
+    while stack:
+        for path, kind in stack[-1]:
+            if kind != FOLDER:
+                if kind == FILE or _identity(path) not in exclude:  # inodes are not unique
+                    run.append(path)
+                continue
+            try:
+                paths, kinds = list_folder(path, inodes)
+            except OSError:  # its row says why (see _bulk_values.file_version)
+                run.append(path)
+                continue
+            if kinds.count(FILE) == len(kinds):
+                yield run
+                yield paths
+                run = []
+                continue
+            stack.append(zip(paths, kinds))
+            break
+        else:
+            stack.pop()
     yield run
 
 
