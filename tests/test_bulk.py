@@ -25,7 +25,7 @@ pydicom = pytest.importorskip("pydicom")
 
 import fastdcm  # noqa: E402
 from compare import _plain  # noqa: E402
-from fastdcm import _bulk_claims, _bulk_read, _bulk_run, bulk  # noqa: E402
+from fastdcm import _bulk_claims, _bulk_read, _bulk_run, _bulk_store, bulk  # noqa: E402
 from fastdcm._bulk_columns import to_array  # noqa: E402
 from fastdcm.cli import main  # noqa: E402
 from reference_files import file_id, reference_files  # noqa: E402
@@ -382,6 +382,25 @@ def test_an_output_that_cannot_be_written(tmp_path, capsys):
     assert not list((tmp_path / "folder").iterdir())
 
 
+def test_one_run_at_a_time_writes_an_output(tmp_path, capsys):
+    """A second run on the output of one that goes on is refused, and leaves its journal
+    alone: it used to clear it, ending the first run, or leave it with the other's rows."""
+    out = tmp_path / "index.parquet"
+    with _bulk_store.Store(out, bulk.schema()) as running:
+        running.start(resume=False)
+        running.write_part(bulk.scan(TESTDATA / "valid", workers=1))
+        for resume in (False, True):
+            with pytest.raises(BlockingIOError, match="another run is writing this index"):
+                bulk.index(TESTDATA, out, workers=1, resume=resume)
+        assert main(["index", str(TESTDATA), "-o", str(out)]) == 1
+        assert capsys.readouterr().err == \
+            f"fastdcm: {out}: another run is writing this index\n"
+        assert running.new_parts[0].exists() and not out.exists()
+    bulk.index(TESTDATA / "valid", out, workers=1, resume=True)  # its turn now
+    assert pq.read_table(out).num_rows == len(list((TESTDATA / "valid").iterdir()))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.parquet"]
+
+
 def test_tags_by_keyword_hex_private_and_sequence():
     path = TESTDATA / "valid" / "ct_explicit_le.dcm"
     table = bulk.scan(path, tags=["PatientID", "0x00100020", "(0008,0060)", "00090010",
@@ -590,7 +609,8 @@ def test_discover_lists_as_a_plain_walk(tmp_path):
     try:
         expected = plain_listing(str(tmp_path))
         assert str(tmp_path / "link_to_file") in expected
-        assert str(tmp_path / "loop") in expected and str(tmp_path / "dangling") not in expected
+        assert str(tmp_path / "loop") in expected
+        assert str(tmp_path / "dangling") not in expected
         assert str(tmp_path / "sub" / "deeper" / "g") in expected
         assert list(discover([tmp_path])) == expected
         assert list(discover([str(tmp_path) + "/"])) == plain_listing(str(tmp_path) + "/")

@@ -11,6 +11,11 @@ which files the output and the parts already hold, with their size and mtime; a 
 seen again unchanged keeps its row, and each path keeps only its newest row, so the
 result has exactly one row per file even when a run was killed between renaming the
 output and removing its parts.
+
+One run at a time writes an output: it holds a lock on the journal folder (flock, which
+the system lets go of when the process dies, kill -9 included). A second run would write
+parts under the same names and clear the first one's journal, ending it with a missing
+part or leaving it with the other archive's rows.
 """
 from __future__ import annotations
 
@@ -18,11 +23,16 @@ import errno
 import os
 import shutil
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, and one run at a time is the user's to keep
+    fcntl = None  # type: ignore[assignment]
 
 PART_PREFIX = "part-"
 Version = Tuple[int, int]  # size, mtime in microseconds
@@ -37,6 +47,15 @@ class Store:
         self.parts = self.output.with_name(f".{self.output.name}.parts")
         self.sources: List[Path] = []  # earlier rows: the output, then parts of a killed run
         self.new_parts: List[Path] = []
+        self._lock: Optional[int] = None  # descriptor of the journal folder, locked
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def start(self, resume: bool) -> Dict[str, Tuple[Version, int]]:
         """Begin a run; with `resume`, return what is indexed already: path -> ((size,
@@ -49,8 +68,10 @@ class Store:
         if not self.output.parent.is_dir():
             raise FileNotFoundError(errno.ENOENT, "no such folder for the output",
                                     str(self.output.parent))
+        self._take_journal()
         if not resume:
-            shutil.rmtree(self.parts, ignore_errors=True)
+            for part in self.parts.iterdir():
+                part.unlink()
             return {}
         if self.output.exists():
             self.sources.append(self.output)
@@ -69,9 +90,21 @@ class Store:
                 known[path] = ((size, mtime), index)
         return known
 
+    def _take_journal(self) -> None:
+        """Make the journal folder and lock it for this run, or fail if another holds it."""
+        self.parts.mkdir(exist_ok=True)
+        if fcntl is None:
+            return
+        self._lock = os.open(self.parts, os.O_RDONLY)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.__exit__()
+            raise BlockingIOError(errno.EAGAIN, "another run is writing this index",
+                                  str(self.output)) from None
+
     def write_part(self, table: pa.Table) -> None:
         """Add rows to the journal: a part file that is whole once it has its name."""
-        self.parts.mkdir(exist_ok=True)
         numbers = [int(p.stem[len(PART_PREFIX):]) for p in self.sources + self.new_parts
                    if p.parent == self.parts]
         name = self.parts / f"{PART_PREFIX}{max(numbers, default=0) + 1:06d}.parquet"

@@ -88,29 +88,29 @@ def index(paths_or_dirs: Paths, output: PathLike, tags: Optional[Iterable[TagSpe
     if row_group_rows < 1:
         raise ValueError(f"row_group_rows must be at least 1, not {row_group_rows}")
     plan = Plan(tag_columns(tags), all_tags)
-    store = Store(output, plan.schema)
-    known = store.start(resume)
-    exclude = {(st.st_dev, st.st_ino) for st in _stats(Path(output))}
-    keep: Dict[str, int] = {}
-    report = None
-    if progress and sys.stderr.isatty():  # a quick count first, for the ETA
-        report = Progress(sum(1 for _ in discover(_as_list(paths_or_dirs), exclude)))
+    with Store(output, plan.schema) as store:  # held, so locked, until the run ends
+        known = store.start(resume)
+        exclude = {(st.st_dev, st.st_ino) for st in _stats(Path(output))}
+        keep: Dict[str, int] = {}
+        report = None
+        if progress and sys.stderr.isatty():  # a quick count first, for the ETA
+            report = Progress(sum(1 for _ in discover(_as_list(paths_or_dirs), exclude)))
 
-    to_read = discover(_as_list(paths_or_dirs), exclude)
-    if known:
-        to_read = _not_indexed(to_read, known, keep, report)
-    pending: List[pa.RecordBatch] = []
-    rows = 0
-    for batch in _reported(batches(plan, to_read, worker_count(workers), row_group_rows),
-                           report):
-        pending.append(batch)
-        rows += batch.num_rows
-        if rows >= row_group_rows:
+        to_read = discover(_as_list(paths_or_dirs), exclude)
+        if known:
+            to_read = _not_indexed(to_read, known, keep, report)
+        pending: List[pa.RecordBatch] = []
+        rows = 0
+        for batch in _reported(batches(plan, to_read, worker_count(workers),
+                                       row_group_rows), report):
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= row_group_rows:
+                store.write_part(pa.Table.from_batches(pending))
+                pending, rows = [], 0
+        if pending:
             store.write_part(pa.Table.from_batches(pending))
-            pending, rows = [], 0
-    if pending:
-        store.write_part(pa.Table.from_batches(pending))
-    store.finish(keep)
+        store.finish(keep)
 
 
 @dataclass
