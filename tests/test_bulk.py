@@ -261,7 +261,9 @@ def test_error_rows_for_malformed_files():
 
 def test_unreadable_and_vanishing_files(tmp_path):
     (tmp_path / "a.dcm").write_bytes(b"DICM")
-    table = bulk.scan([tmp_path / "a.dcm", tmp_path], workers=1)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.dcm").write_bytes(b"\0" * 132 + b"DICM")
+    table = bulk.scan([tmp_path / "a.dcm", tmp_path / "sub"], workers=1)
     assert table.num_rows == 2 and all(table["error"].to_pylist())
     with pytest.raises(FileNotFoundError):
         bulk.scan(tmp_path / "missing", workers=1)
@@ -621,6 +623,22 @@ def test_discover_lists_as_a_plain_walk(tmp_path):
         assert list(discover([tmp_path], exclude)) == plain_listing(str(tmp_path), exclude)
     finally:
         (tmp_path / "locked").chmod(0o755)
+
+
+def test_a_file_named_twice_is_one_row(tmp_path, monkeypatch):
+    """Named again, or inside a folder named too, in any spelling: found once."""
+    for name in ["a", "sub/b", "sub/deeper/c"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    every = plain_listing(str(tmp_path))
+    for named in [[tmp_path, tmp_path], [tmp_path / "sub", tmp_path, f"{tmp_path}/./"],
+                  [tmp_path / "a", tmp_path / "sub" / "deeper" / "c", tmp_path]]:
+        found = list(_bulk_run.discover(named))
+        assert sorted(found) == every and len(set(found)) == len(found), named
+    assert list(_bulk_run.discover([tmp_path / "a", tmp_path / "a"])) == [every[0]]
+    monkeypatch.chdir(tmp_path)
+    assert list(_bulk_run.discover(["sub", f"{tmp_path}/sub/b", "sub/deeper"])) == \
+        ["sub/b", "sub/deeper/c"]
 
 
 def test_discover_sorts_many_names(tmp_path):
