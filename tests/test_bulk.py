@@ -373,14 +373,19 @@ def test_counts_below_one_are_refused(tmp_path, capsys):
 
 
 def test_an_output_that_cannot_be_written(tmp_path, capsys):
-    """Refused before any file is read, under the output's name, leaving nothing behind."""
+    """Refused before any file is read, under the output's name, leaving nothing behind
+    (a file that is not an index, to resume, too)."""
     (tmp_path / "folder").mkdir()
     folder, missing = tmp_path / "folder", tmp_path / "missing"
     for output, named, message in [(folder, folder, "the output is a folder"),
                                    (missing / "index.parquet", missing, "no such folder")]:
         assert main(["index", str(TESTDATA), "-o", str(output)]) == 1
         assert capsys.readouterr().err.startswith(f"fastdcm: {named}: {message}")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+    not_parquet = tmp_path / "notes.txt"
+    not_parquet.write_text("not an index")
+    assert main(["index", str(TESTDATA), "-o", str(not_parquet), "--resume"]) == 1
+    assert capsys.readouterr().err.startswith(f"fastdcm: {not_parquet}: Parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "notes.txt"]
     assert not list((tmp_path / "folder").iterdir())
 
 

@@ -47,12 +47,20 @@ class Store:
         self.parts = self.output.with_name(f".{self.output.name}.parts")
         self.sources: List[Path] = []  # earlier rows: the output, then parts of a killed run
         self.new_parts: List[Path] = []
+        self._journal_taken = False
         self._lock: Optional[int] = None  # descriptor of the journal folder, locked
 
     def __enter__(self) -> "Store":
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Let go of the journal, and remove it if the run ended before writing a part."""
+        if self._journal_taken:
+            self._journal_taken = False
+            try:
+                self.parts.rmdir()
+            except OSError:
+                pass  # parts for --resume (or finish removed it already)
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
@@ -93,15 +101,16 @@ class Store:
     def _take_journal(self) -> None:
         """Make the journal folder and lock it for this run, or fail if another holds it."""
         self.parts.mkdir(exist_ok=True)
-        if fcntl is None:
-            return
-        self._lock = os.open(self.parts, os.O_RDONLY)
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.__exit__()
-            raise BlockingIOError(errno.EAGAIN, "another run is writing this index",
-                                  str(self.output)) from None
+        if fcntl is not None:
+            self._lock = os.open(self.parts, os.O_RDONLY)
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(self._lock)
+                self._lock = None
+                raise BlockingIOError(errno.EAGAIN, "another run is writing this index",
+                                      str(self.output)) from None
+        self._journal_taken = True
 
     def write_part(self, table: pa.Table) -> None:
         """Add rows to the journal: a part file that is whole once it has its name."""
