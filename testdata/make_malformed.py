@@ -378,6 +378,7 @@ def bad_values() -> Dict[str, bytes]:
             element(0x00181030, "LO", b"\xed\xa0\x80"),
             element(0x00200013, "IS", "nan"),
             element(0x00200032, "DS", "abc\\1..2\\"),
+            element(0x00200037, "DS", "1\\0\\0\\0\\1C0\\0"),  # one bad value of six
             element(0x00209165, "AT", b"\1\2\3"),
             element(0x00280030, "DS", "1e999\\-inf"),
         ])),

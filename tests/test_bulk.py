@@ -259,6 +259,22 @@ def test_error_rows_for_malformed_files():
     assert rows["empty.dcm"]["error"].startswith("empty input")
 
 
+def test_numbers_kept_as_text_by_pydicom():
+    """pydicom keeps every value of a DS or IS as text when one does not convert: each
+    that is a number by PS3.5's grammar is still its number in the typed column, the rest
+    null (not "nan" or "1_0", which Python's float and int take)."""
+    row = bulk.scan(TESTDATA / "malformed" / "garbage_text_values.dcm").to_pylist()[0]
+    assert row["error"] is None
+    assert row["ImageOrientationPatient"] == [1.0, 0.0, 0.0, 0.0, None, 0.0]
+    assert row["ImagePositionPatient"] == [None, None, None]  # abc, 1..2, empty
+    assert row["InstanceNumber"] is None  # nan
+    assert row["PixelSpacing"] == [float("inf"), float("-inf")]  # as pydicom converts them
+    assert to_array(["7", " -8 ", "1_0", "\u0661", "9\n", 3], pa.int64()).to_pylist() == \
+        [7, -8, None, None, None, 3]
+    assert to_array([".5", "5.", "+1E-3", "nan", "-", "1e999"], pa.float64()).to_pylist() == \
+        [0.5, 5.0, 0.001, None, None, float("inf")]
+
+
 def test_unreadable_and_vanishing_files(tmp_path):
     (tmp_path / "a.dcm").write_bytes(b"DICM")
     (tmp_path / "sub").mkdir()

@@ -3,7 +3,8 @@ testdata/valid) with bytes flipped, inserted and deleted, lengths and tags overw
 hostile values, values replaced by junk, and tails cut off, read whole and header-only from
 bytes and from paths, then touched everywhere (every value, every sequence item, the pixel
 data). Whatever the damage, only InvalidDicomError may escape: no other exception, no crash,
-no hang, and no allocation far beyond the input (the address space is capped on Linux).
+no hang, and no allocation far beyond the input (the address space is capped on Linux). The
+bulk indexer, which decodes values itself, reads them too.
 
 The run is bounded and derandomized, so CI sees the same examples every time; set
 FASTDCM_FUZZ_EXAMPLES to run longer locally (every failure hypothesis finds shrinks to a
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -237,6 +239,33 @@ def test_corpus_is_there():
 def test_mutated_files_raise_only_invalid_dicom_error(case, how):
     name, data = case
     read_and_touch(data, how)
+
+
+@settings(max_examples=EXAMPLES // 8, derandomize=True, database=None, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(mutated())
+def test_mutated_files_in_the_bulk_index(case):
+    """The indexer decodes the commonest values itself, from the header bytes (see
+    _bulk_values): whatever the damage, a row has the values the facade gives, or an
+    error that is an InvalidDicomError's, never a Python exception's."""
+    bulk_read = pytest.importorskip("fastdcm._bulk_read")
+    from fastdcm._bulk_columns import tag_columns, to_array
+
+    plan = bulk_read.Plan(tag_columns(None))
+    path = os.path.join(_folder.name, "indexed.dcm")
+    with open(path, "wb") as f:
+        f.write(case[1])
+    row = bulk_read.read_chunk(plan, [path]).to_pylist()[0]
+    if row["error"] is not None:
+        assert not re.match(r"\w+(Error|Exception|Warning): ", row["error"]), row["error"]
+        return
+    with warnings.catch_warnings(), fastdcm.read(path, stop_before_pixels=True) as ds:
+        warnings.simplefilter("ignore")
+        for column in plan.columns:
+            if column.kind != "json":
+                wanted = to_array([ds.get_value(column.tag)], plan.schema.field(column.name).type)
+                assert [row[column.name]] == wanted.to_pylist() or \
+                    repr(row[column.name]) == repr(wanted[0].as_py()), column.name  # nan
 
 
 @pytest.mark.parametrize("how", HOW)

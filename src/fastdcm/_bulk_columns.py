@@ -71,6 +71,10 @@ _ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(),
                 "bytes": pa.binary(), "json": pa.string()}
 _HEX_TAG = re.compile(r"^\(?(?:0x)?([0-9a-f]{4})[,_ ]?([0-9a-f]{4})\)?$", re.IGNORECASE)
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+# Decimal and Integer Strings as PS3.5 6.2 has them (float() and int() take more: "nan",
+# "1_000", other digits than ASCII ones).
+DS_TEXT = re.compile(r"^ *[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)? *\Z", re.ASCII)
+IS_TEXT = re.compile(r"^ *[+-]?[0-9]+ *\Z", re.ASCII)
 _LIST_OR_NONE = {list, type(None)}
 
 
@@ -190,6 +194,9 @@ def _fit_str(value: Any) -> Optional[str]:
 
 
 def _fit_int(value: Any) -> Optional[int]:
+    """An int64, or None; text that is an IS is read (see _fit_float)."""
+    if isinstance(value, str) and IS_TEXT.match(value):
+        value = int(value)
     if isinstance(value, int) and not isinstance(value, bool) and \
             INT64_MIN <= value <= INT64_MAX:
         return value
@@ -197,6 +204,10 @@ def _fit_int(value: Any) -> Optional[int]:
 
 
 def _fit_float(value: Any) -> Optional[float]:
+    """A float64, or None. Text comes when a value of several did not convert: pydicom then
+    keeps them all as text ('1\\0\\1C0'), and each that is a DS is still its number."""
+    if isinstance(value, str) and DS_TEXT.match(value):
+        return float(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return None
