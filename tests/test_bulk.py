@@ -515,6 +515,8 @@ def test_resume_after_kill(tmp_path, monkeypatch):
     assert not out.exists()
     done = sum(pq.read_metadata(p).num_rows for p in parts.glob("part-*.parquet"))
     assert 0 < done < len(files)
+    # as a run killed while it writes the output leaves it
+    (tmp_path / f".index.parquet.tmp-{run.pid}").write_bytes(b"PAR1")
 
     read = []
     chunk_reader = _bulk_read.read_chunk
@@ -524,7 +526,7 @@ def test_resume_after_kill(tmp_path, monkeypatch):
     paths = pq.read_table(out, columns=["path"])["path"].to_pylist()
     assert sorted(paths) == files  # one row per file: none lost, none twice
     assert len(read) == len(files) - done
-    assert not parts.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archive", "index.parquet"]
 
 
 def test_ctrl_c_is_a_message_not_a_traceback(tmp_path):

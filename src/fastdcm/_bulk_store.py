@@ -20,6 +20,7 @@ part or leaving it with the other archive's rows.
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import shutil
 from pathlib import Path
@@ -77,6 +78,10 @@ class Store:
             raise FileNotFoundError(errno.ENOENT, "no such folder for the output",
                                     str(self.output.parent))
         self._take_journal()
+        # What a run killed while it wrote the output left, perhaps a whole index's size:
+        # only the journal's holder writes one, so none of these is being written now.
+        for stale in self.output.parent.glob(glob.escape(f".{self.output.name}.tmp-") + "*"):
+            stale.unlink(missing_ok=True)
         if not resume:
             for part in self.parts.iterdir():
                 part.unlink()
