@@ -228,7 +228,7 @@ def test_a_worker_killed_holding_the_claims_lock_ends_the_scan(archive, tmp_path
         return next_piece(claims, number, start, length)
 
     monkeypatch.setattr(_bulk_claims.Claims, "next_piece", dying)
-    with pytest.raises(RuntimeError, match="worker process died"):
+    with pytest.raises(_bulk_run.WorkerDied):
         bulk.scan([archive, tmp_path / "testdata"], workers=2)
 
 
@@ -538,6 +538,22 @@ def test_ctrl_c_is_a_message_not_a_traceback(tmp_path):
     error = run.communicate(timeout=60)[1]
     assert run.returncode == 130 and "Traceback" not in error
     assert error.endswith("--resume` goes on from where it stopped\n")
+    assert main(["index", str(tmp_path / "archive"), "-o", str(out), "--resume"]) == 0
+    assert sorted(pq.read_table(out, columns=["path"])["path"].to_pylist()) == files
+
+
+def test_a_worker_killed_is_a_message_and_resumes(tmp_path):
+    """As the kernel's out-of-memory killer would end a worker: one line, not a traceback."""
+    files = copy_files(tmp_path / "archive", 10000)
+    out = tmp_path / "index.parquet"
+    run = index_until_parts(tmp_path / "archive", out, tmp_path / ".index.parquet.parts",
+                            workers=2)
+    with open(f"/proc/{run.pid}/task/{run.pid}/children") as children:
+        os.kill(int(children.read().split()[0]), signal.SIGKILL)
+    error = run.communicate(timeout=60)[1]
+    assert run.returncode == 1 and error == (
+        f"fastdcm: a bulk worker process died (out of memory?): `fastdcm index ... -o {out} "
+        "--resume` goes on from where it stopped\n")
     assert main(["index", str(tmp_path / "archive"), "-o", str(out), "--resume"]) == 0
     assert sorted(pq.read_table(out, columns=["path"])["path"].to_pylist()) == files
 

@@ -44,10 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "can lose)")
 
 
+def _resume(args: argparse.Namespace) -> str:
+    return f"`fastdcm index ... -o {args.output} --resume` goes on from where it stopped"
+
+
 def run(args: argparse.Namespace) -> int:
     """Index, then print the summary; 1 when the run could not be made."""
     try:
         from fastdcm import bulk
+        from fastdcm._bulk_run import WorkerDied
     except ImportError as exc:
         print(f"fastdcm index needs pyarrow (pip install 'fastdcm[bulk]'): {exc}",
               file=sys.stderr)
@@ -64,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: the parts written so far are kept, for --resume
-        print(f"fastdcm: interrupted: `fastdcm index ... -o {args.output} --resume` goes on "
-              "from where it stopped", file=sys.stderr)
+        print(f"fastdcm: interrupted: {_resume(args)}", file=sys.stderr)
         return 130  # as a shell reports a process that SIGINT ended
+    except WorkerDied as exc:
+        print(f"fastdcm: {exc} (out of memory?): {_resume(args)}", file=sys.stderr)
+        return 1
     seconds = time.perf_counter() - start
     summary = bulk.summarize(args.output)
     for line in summary.lines():

@@ -54,7 +54,15 @@ WINDOW_PER_PROCESS = 6
 PR_SET_PDEATHSIG = 1
 # A worker's answer for a chunk the parent read instead.
 SKIPPED = "skipped"
-WORKER_DIED = "a bulk worker process died"
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended while it had chunks to read (killed: by the kernel's
+    out-of-memory killer, say). The scan cannot complete, but an index's journal holds what
+    was written: ``--resume`` goes on from there."""
+
+    def __init__(self) -> None:
+        super().__init__("a bulk worker process died")
 
 
 def discover(paths: Iterable[str], exclude: Set[Tuple[int, int]] = frozenset()
@@ -342,7 +350,7 @@ def _send(pipe: Connection, task: Tuple[int, List[str]]) -> None:
     try:
         pipe.send_bytes(pickle.dumps(task))
     except ConnectionError:  # broken or reset: the worker is gone
-        raise RuntimeError(WORKER_DIED) from None
+        raise WorkerDied() from None
 
 
 def _receive(pipe: Connection, schema: pa.Schema
@@ -357,7 +365,7 @@ def _receive(pipe: Connection, schema: pa.Schema
             raise RuntimeError(f"a bulk worker failed:\n{outcome}")
         descriptor = reduction.recv_handle(pipe)
     except (EOFError, ConnectionError):  # reset: killed with our last task unread
-        raise RuntimeError(WORKER_DIED) from None
+        raise WorkerDied() from None
     try:
         memory = mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
     finally:
