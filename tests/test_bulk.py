@@ -347,6 +347,43 @@ def test_what_cannot_be_looked_at_is_a_row_with_its_error():
         shutil.rmtree(top)
 
 
+# The error and version columns as plain Python values (time zones need files that a
+# process dropped to nobody may not be able to read).
+VERSION_AS_NUMBERS = pa.schema([("error", pa.string()), ("size", pa.int64()),
+                                ("mtime", pa.int64())])
+
+
+def test_a_file_that_cannot_be_read_is_a_row_with_its_version(tmp_path):
+    """Each file is opened once, its size and time taken from what was opened: one that
+    may not be read still has them (so that --update tells when it changes), and a FIFO
+    named, or put where a file was, is a row with its error, not a wait for a writer."""
+    top = Path(tempfile.mkdtemp(dir="/tmp"))  # tmp_path's parents may be closed to nobody
+    try:
+        top.chmod(0o755)
+        shutil.copy(TESTDATA / "valid" / "ct_explicit_le.dcm", top / "secret.dcm")
+        (top / "secret.dcm").chmod(0)
+        version = os.stat(top / "secret.dcm")
+        row, = unprivileged(lambda: bulk.scan(top, workers=1).select(["error", "size", "mtime"])
+                            .cast(VERSION_AS_NUMBERS).to_pylist())
+        assert row == {"error": f"[Errno 13] Permission denied: '{top}/secret.dcm'",
+                       "size": version.st_size, "mtime": version.st_mtime_ns // 1000}
+    finally:
+        shutil.rmtree(top)
+    os.mkfifo(tmp_path / "pipe.dcm")
+
+    def waited(*_):
+        raise TimeoutError("the FIFO was waited on")
+
+    previous = signal.signal(signal.SIGALRM, waited)
+    signal.alarm(30)
+    try:
+        rows = _bulk_read.read_chunk(_bulk_read.Plan(()), [str(tmp_path / "pipe.dcm")])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert rows.to_pylist()[0]["error"] == "empty input [offset 0]"
+
+
 def test_file_names_that_are_not_utf8(tmp_path, monkeypatch):
     """Arrow strings are UTF-8; an old archive's Latin-1 name (Python's surrogates) is a row
     with the name's other bytes as \\xNN, read and resumed like any other."""

@@ -23,9 +23,9 @@ import pyarrow as pa
 
 from fastdcm import json_model
 from fastdcm._bulk_columns import TagColumn, schema, to_array
-from fastdcm._bulk_values import append_values, file_version, pixel_header
+from fastdcm._bulk_values import append_values, file_version, open_version, pixel_header
 from fastdcm.errors import DecodeError, InvalidDicomError
-from fastdcm.reader import read
+from fastdcm.reader import read, read_header
 from fastdcm.uids import TRANSFER_SYNTAXES
 
 UNDEFINED_LENGTH = 0xFFFFFFFF
@@ -116,8 +116,12 @@ def read_chunk(plan: Plan, paths: Iterable[str]) -> pa.RecordBatch:
             for path in paths:
                 size = mtime = None
                 try:
-                    size, mtime = file_version(path)
-                    _read_file(plan, rows, path, size, mtime)
+                    try:
+                        fd, size, mtime = open_version(path)
+                    except OSError:  # not to be read: its row still has its size and time
+                        size, mtime = file_version(path)
+                        raise
+                    _read_file(plan, rows, fd, path, size, mtime)
                 except Exception as exc:  # whatever it is, it is this file's, not the run's
                     rows.add_error(path, size, mtime, error_text(exc))
         batch = rows.batch()
@@ -135,8 +139,10 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _read_file(plan: Plan, rows: _Rows, path: str, size: int, mtime: int) -> None:
-    with read(path, stop_before_pixels=True) as ds:
+def _read_file(plan: Plan, rows: _Rows, fd: int, path: str, size: int, mtime: int
+               ) -> None:
+    """Append the row of the file `path`, open as `fd` (closed once its header is read)."""
+    with read_header(fd, path) as ds:
         first = append_values(ds, plan.value_tags, plan.value_lists, rows.value_lists)
         errors: List[str] = [] if first is None else [first]
         if plan.json_indexes:

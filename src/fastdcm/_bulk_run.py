@@ -3,7 +3,7 @@
 Workers are processes, not threads: a CT slice costs about 25 microseconds, of which the
 GIL-free scan is about 4, so threads wait on each other for the rest (measured: 2 threads
 index no faster than 1; see README, "Bulk indexing"). The parent lists directories and
-hands out chunks of paths, and reads chunks itself; each worker stats, reads and converts
+hands out chunks of paths, and reads chunks itself; each worker opens, reads and converts
 its chunk into an Arrow record batch, which comes back in Arrow's IPC format. Once every
 chunk is handed out, the parent reads what the workers have not yet claimed of theirs
 (see _bulk_claims), so that all finish together. At most a few chunks per worker are in

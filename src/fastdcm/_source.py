@@ -153,21 +153,27 @@ def open_source(source: SourceLike, header_only: bool) -> Source:
 def _open_path(path: str, header_only: bool) -> Source:
     fd = os.open(path, os.O_RDONLY)
     try:
-        if header_only:
-            want = _first_prefix
-            data = os.read(fd, want)
-            return Source(memoryview(data), len(data) < want, path)
-        size = os.fstat(fd).st_size
-        if size <= READ_WHOLE_LIMIT or not _prefix_first:
-            return _whole(fd, path, size)
-        data = os.read(fd, _first_prefix)
-        if len(data) >= size:  # all of it (a file that grew since fstat is read as it was)
-            return Source(memoryview(data)[:size], True, path)
-        # Mapped now, while the file is open (no page is touched until a value past the
-        # prefix is wanted): 2 us, where opening and mapping it later cost 4.7.
-        return Source(memoryview(data), False, path, _map(fd, path), size)
+        return open_descriptor(fd, path, header_only)
     finally:
         os.close(fd)
+
+
+def open_descriptor(fd: int, path: str, header_only: bool) -> Source:
+    """The source of the file `path`, open as `fd` (which the caller closes): for a
+    caller that opened it already, to learn its size and time from the same file."""
+    if header_only:
+        want = _first_prefix
+        data = os.read(fd, want)
+        return Source(memoryview(data), len(data) < want, path)
+    size = os.fstat(fd).st_size
+    if size <= READ_WHOLE_LIMIT or not _prefix_first:
+        return _whole(fd, path, size)
+    data = os.read(fd, _first_prefix)
+    if len(data) >= size:  # all of it (a file that grew since fstat is read as it was)
+        return Source(memoryview(data)[:size], True, path)
+    # Mapped now, while the file is open (no page is touched until a value past the
+    # prefix is wanted): 2 us, where opening and mapping it later cost 4.7.
+    return Source(memoryview(data), False, path, _map(fd, path), size)
 
 
 def _whole_file(path: str) -> Source:

@@ -2,6 +2,7 @@
 and hand the data set to the scanner, reading no more of a file than the caller needs."""
 from __future__ import annotations
 
+import os
 import zlib
 from typing import Iterable, Optional, Tuple, Union
 
@@ -37,21 +38,32 @@ def read(source: SourceLike, *, stop_before_pixels: bool = False,
         stop_tag = min(max(wanted) + 1, 0xFFFFFFFF) if wanted else 0x00080000
     if stop_before_pixels:
         stop_tag = min(stop_tag, FIRST_PIXEL_TAG)
-    header_only = stop_tag != 0xFFFFFFFF
-    src = open_source(source, header_only)
+    return _read_source(open_source(source, stop_tag != 0xFFFFFFFF), stop_tag)
+
+
+def read_header(fd: int, path: str) -> Dataset:
+    """``read(path, stop_before_pixels=True)`` of the file `path` open as `fd`, which is
+    closed once its prefix is read: the bulk indexer opens each file once, for its size
+    and time as well as its header, where a ``stat`` then an ``open`` walked its path
+    twice."""
     try:
-        return _read_source(src, stop_tag)
-    except BaseException:
-        src.close()
-        raise
+        src = _source.open_descriptor(fd, path, True)
+    finally:
+        os.close(fd)
+    return _read_source(src, FIRST_PIXEL_TAG)
 
 
 def _read_source(src: Source, stop_tag: int) -> Dataset:
-    while True:
-        result, lacking_at = _try_read(src, stop_tag)
-        if result is not None:
-            return result
-        src.load_more(lacking_at)  # the prefix ended inside something we need
+    """The data set of `src` (closed on failure), the prefix grown as the scan needs."""
+    try:
+        while True:
+            result, lacking_at = _try_read(src, stop_tag)
+            if result is not None:
+                return result
+            src.load_more(lacking_at)  # the prefix ended inside something we need
+    except BaseException:
+        src.close()
+        raise
 
 
 def _meta_start(view: memoryview) -> Optional[int]:
