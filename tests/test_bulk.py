@@ -25,7 +25,8 @@ pydicom = pytest.importorskip("pydicom")
 
 import fastdcm  # noqa: E402
 from compare import _plain  # noqa: E402
-from fastdcm import _bulk_claims, _bulk_read, _bulk_run, _bulk_store, bulk  # noqa: E402
+from fastdcm import (_bulk_claims, _bulk_columns, _bulk_read, _bulk_run,  # noqa: E402
+                     _bulk_store, bulk)
 from fastdcm._bulk_columns import to_array  # noqa: E402
 from fastdcm.cli import main  # noqa: E402
 from reference_files import file_id, reference_files  # noqa: E402
@@ -93,6 +94,31 @@ def test_conformance_files(tmp_path):
             assert by_name[name]["error"], name
     dicomdirs = {name for name, row in by_name.items() if row["is_dicomdir"]}
     assert dicomdirs and all("DICOMDIR" in name for name in dicomdirs)
+
+
+def test_a_chunk_holds_what_its_files_hold_one_by_one():
+    """The value columns of a chunk are built in C where a value is plain and from Python
+    values where it is not (see _bulk_builders): in one column of many files, the two
+    mix. Every top-level tag of the conformance files, read in one chunk, gives the rows
+    that each file gives read alone."""
+    files = [str(p) for p in reference_files()] + [str(p) for p in sorted(
+        TESTDATA.rglob("*.dcm"))]
+    tags = set()
+    for path in files:
+        try:
+            with fastdcm.read(path, stop_before_pixels=True) as ds:
+                tags.update(e.tag for e in ds if e.tag >> 16 != 2)
+        except fastdcm.InvalidDicomError:
+            pass
+    tags = sorted(tags)
+    assert len(tags) > 500
+    for start in range(0, len(tags), 300):
+        plan = _bulk_read.Plan(_bulk_columns.tag_columns(tags[start:start + 300]))
+        together = pa.Table.from_batches([_bulk_read.read_chunk(plan, files)])
+        alone = pa.Table.from_batches([_bulk_read.read_chunk(plan, [p]) for p in files])
+        assert together.num_rows == len(files)
+        for name in together.column_names:
+            assert together[name].equals(alone[name]), name
 
 
 def test_pixel_locators_against_pydicom():

@@ -1,7 +1,8 @@
 """Reading a chunk of files into one Arrow record batch: the work of one bulk worker.
 
 Each file is read header-only (the pixel data is never read), its values go straight into
-per-column lists, and the lists become Arrow arrays once per chunk. Whatever goes wrong
+the chunk's column builders (see _bulk_builders), which become Arrow arrays once per
+chunk, its own columns (path, size, locators) into lists. Whatever goes wrong
 with a file (not DICOM, cut short, unreadable, a value that does not convert) becomes its
 ``error`` text: a row is always written, and the run never stops for a file.
 
@@ -17,11 +18,12 @@ import gc
 import json
 import warnings
 from collections import deque
-from typing import Any, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import pyarrow as pa
 
 from fastdcm import json_model
+from fastdcm._bulk_builders import ColumnBuilder
 from fastdcm._bulk_columns import TagColumn, schema, to_array
 from fastdcm._bulk_values import append_values, file_version, open_version, pixel_header
 from fastdcm.errors import DecodeError, InvalidDicomError
@@ -55,30 +57,33 @@ class Plan:
         self.json_indexes = tuple(i for i, c in enumerate(self.columns) if c.kind == "json")
         self.value_indexes = tuple(i for i, c in enumerate(self.columns) if c.kind != "json")
         self.value_tags = FILE_TAGS + tuple(self.columns[i].tag for i in self.value_indexes)
-        self.value_lists = (False,) * len(FILE_TAGS) + tuple(
-            self.columns[i].multi for i in self.value_indexes)
 
 
 class _Rows:
-    """Column lists of one chunk; every file appends exactly one value to each.
+    """The columns of one chunk; every file adds exactly one value to each.
 
-    The values of the wanted tags are appended by ``append_values`` and the JSON columns
-    as they are made; ``add`` then appends the file's own columns, in ROW_COLUMNS order
-    (and ``dicom_json`` last).
+    The values of the wanted tags go into builders (see _bulk_builders) by
+    ``append_values``; the JSON columns are lists, appended as they are made; ``add``
+    then appends the file's own columns, in ROW_COLUMNS order (and ``dicom_json`` last).
     """
 
     def __init__(self, plan: Plan):
         self.plan = plan
-        self.lists = {name: [] for name in plan.schema.names}
-        tag_lists = [self.lists[c.name] for c in plan.columns]
-        self.json_lists = [tag_lists[i] for i in plan.json_indexes]
-        self.value_lists = [self.lists[name] for name in VALUE_COLUMNS]
-        self.value_lists += [tag_lists[i] for i in plan.value_indexes]
+        kinds = dict(zip(VALUE_COLUMNS, ("str", "int", "int", "int", "int")))
+        kinds.update((c.name, c.kind) for c in plan.columns if c.kind != "json")
+        self.columns: Dict[str, Any] = {
+            field.name: ColumnBuilder(field.type, kinds[field.name],
+                                      isinstance(field.type, pa.ListType))
+            if field.name in kinds else [] for field in plan.schema}
+        tag_columns = [self.columns[c.name] for c in plan.columns]
+        self.json_lists = [tag_columns[i] for i in plan.json_indexes]
+        self.value_columns = [self.columns[name] for name in VALUE_COLUMNS]
+        self.value_columns += [tag_columns[i] for i in plan.value_indexes]
         names = ROW_COLUMNS + (("dicom_json",) if plan.all_tags else ())
-        self.row_lists = [self.lists[name] for name in names]
-        self.paths = self.lists["path"]
-        self.sop_classes = self.lists["sop_class_uid"]
-        self.frame_counts = self.lists["number_of_frames"]
+        self.row_lists = [self.columns[name] for name in names]
+        self.paths = self.columns["path"]
+        self.sop_classes = self.columns["sop_class_uid"]
+        self.frame_counts = self.columns["number_of_frames"]
 
     def add(self, row: Sequence[Any]) -> None:
         deque(map(list.append, self.row_lists, row), 0)  # the loop in C, not Python
@@ -87,13 +92,18 @@ class _Rows:
                   error: str) -> None:
         """A row of only the file's name, size, time and error, whatever was appended."""
         count = len(self.paths)
-        for column in self.value_lists + self.json_lists:
+        for column in self.value_columns:
+            column.truncate(count)
+            column.add_object(None)
+        for column in self.json_lists:
             del column[count:]
             column.append(None)
         self.add((path, size, mtime, error) + (None,) * (len(self.row_lists) - 4))
 
     def batch(self) -> pa.RecordBatch:
-        arrays = [to_array(self.lists[field.name], field.type) for field in self.plan.schema]
+        arrays = [column.array() if isinstance(column, ColumnBuilder)
+                  else to_array(column, field.type)
+                  for field, column in zip(self.plan.schema, self.columns.values())]
         return pa.RecordBatch.from_arrays(arrays, schema=self.plan.schema)
 
 
@@ -143,15 +153,15 @@ def _read_file(plan: Plan, rows: _Rows, fd: int, path: str, size: int, mtime: in
                ) -> None:
     """Append the row of the file `path`, open as `fd` (closed once its header is read)."""
     with read_header(fd, path) as ds:
-        first = append_values(ds, plan.value_tags, plan.value_lists, rows.value_lists)
+        first = append_values(ds, plan.value_tags, rows.value_columns)
         errors: List[str] = [] if first is None else [first]
         if plan.json_indexes:
             for index, column in zip(plan.json_indexes, rows.json_lists):
                 column.append(_element_json(ds, plan.columns[index].tag, errors))
-        sop_class = rows.sop_classes[-1]
+        sop_class = rows.sop_classes.last()
         if sop_class is None:
-            sop_class = rows.sop_classes[-1] = ds.file_meta.get_value(
-                MEDIA_STORAGE_SOP_CLASS_UID)
+            sop_class = ds.file_meta.get_value(MEDIA_STORAGE_SOP_CLASS_UID)
+            rows.sop_classes.replace_last(sop_class)
             dicomdir = sop_class == DICOMDIR_SOP_CLASS or DIRECTORY_RECORD_SEQUENCE in ds
         else:
             dicomdir = sop_class == DICOMDIR_SOP_CLASS
@@ -159,8 +169,8 @@ def _read_file(plan: Plan, rows: _Rows, fd: int, path: str, size: int, mtime: in
         locator = _locate(ds, syntax, path, size, errors)
         if locator is None:
             locator = NO_LOCATOR
-        elif not rows.frame_counts[-1]:
-            rows.frame_counts[-1] = 1  # absent, empty or 0: one frame, as pydicom counts
+        elif not rows.frame_counts.last():
+            rows.frame_counts.replace_last(1)  # absent, empty or 0: one frame, as pydicom
         if plan.all_tags:
             locator += (_guarded(lambda: json.dumps(ds.to_json_dict()), errors),)
         rows.add((path, size, mtime, errors[0] if errors else None, dicomdir,

@@ -4,14 +4,14 @@ and where its pixel element starts.
 
 An indexer reads some fifty values per file, and the file itself costs about ten
 microseconds: a Python call per value would cost more than the file. This loop finds each
-tag in the scanner's table and decodes the commonest explicit-VR values straight from the
-source bytes with the same C decoders ``ds.Keyword`` uses; every other case (implicit VR,
-person names, non-ASCII text, odd VRs) goes through ``Dataset.get_value``, so the
-values are exactly those the facade gives.
+tag in the scanner's table and writes the commonest explicit-VR values straight from the
+source bytes into the column's Arrow buffers, by the rules of the C decoders that
+``ds.Keyword`` uses (see _bulk_builders); every other case (implicit VR, person names
+with groups, non-ASCII text, odd VRs) goes through ``Dataset.get_value``, so the values
+are exactly those the facade gives.
 """
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.exc cimport PyErr_SetFromErrnoWithFilenameObject
-from cpython.list cimport PyList_Append
 from libc.stdint cimport int64_t, uint32_t
 from posix.fcntl cimport O_CLOEXEC, O_NONBLOCK, O_RDONLY, open
 from posix.stat cimport S_ISDIR, fstat, stat, struct_stat
@@ -22,7 +22,8 @@ import os
 
 from fastdcm._bytes cimport read_tag, u32
 from fastdcm._scanner cimport VR_SQ, ElementRecord, ElementTable
-from fastdcm._values cimport decode_common
+from fastdcm._bulk_builders cimport ColumnBuilder
+from fastdcm._values cimport VR_LO, VR_PN, decode_common
 
 from fastdcm.errors import InvalidDicomError
 from fastdcm.values import convert_value
@@ -30,8 +31,6 @@ from fastdcm.values import convert_value
 cdef uint32_t UNDEFINED_LENGTH = 0xFFFFFFFFu
 # What pixel_header answers when only a full read can tell.
 UNKNOWN = (0, 0, 0, UNDEFINED_LENGTH)
-cdef int VR_PN = 0x4E50
-cdef int VR_LO = 0x4F4C
 # The empty value of each VR that converts without looking at its data set (every VR but
 # SQ, UN and the ambiguous ones), as fastdcm.values gives it: many indexed tags are
 # present and empty (Accession Number, Patient's Birth Date...).
@@ -47,46 +46,48 @@ cdef dict PLAIN_VRS = {
     for vr in "AE AS AT CS DA DS DT FD FL IS SL SS SV TM UI UL UR US UV".split()}
 
 
-def append_values(object ds, tuple tags, tuple lists, list columns):
-    """Append the value of ``tags[i]`` (None when absent) to ``columns[i]`` for every i;
-    where ``lists[i]`` is true a single value is appended as a list of one, so that list
-    columns need no second pass.
+def append_values(object ds, tuple tags, list columns):
+    """Add the value of ``tags[i]`` (null when absent) to ``columns[i]`` for every i.
 
-    A value that does not convert is appended as None; the message of the first such
-    failure is returned (None when every value converted), so one bad value costs one
-    cell, not the row.
+    A value that does not convert is null; the message of the first such failure is
+    returned (None when every value converted), so one bad value costs one cell, not the
+    row.
     """
     cdef ElementTable table = ds._table
     cdef ElementRecord* record
+    cdef ColumnBuilder column
     cdef Py_buffer view
-    cdef Py_ssize_t i, count = len(tags)
+    cdef const unsigned char* p
+    cdef Py_ssize_t i, n, count = len(tags)
     cdef bint little = ds.is_little_endian
     cdef bint ok
     cdef object value
     cdef object first_error = None
     cdef object vr
     cdef object source = ds._source.view
-    if len(columns) != count or len(lists) != count:
+    if len(columns) != count:
         raise ValueError("one column per tag is needed")
     PyObject_GetBuffer(source, &view, PyBUF_SIMPLE)
     try:
         for i in range(count):
+            column = columns[i]
             record = table.record_for(<uint32_t>tags[i])
             if record == NULL:
-                PyList_Append(columns[i], None)
+                column.add_none()
+                continue
+            p = <const unsigned char*>view.buf + record.offset
+            n = record.end - record.offset
+            if n == 0 and record.vr in EMPTY_VALUES:
+                column.add_object(EMPTY_VALUES[record.vr])
                 continue
             ok = False
-            if record.end == record.offset and record.vr in EMPTY_VALUES:
-                value = EMPTY_VALUES[record.vr]
-                ok = True
-            elif record.vr != 0 and record.vr != VR_SQ and record.end <= view.len:
+            if record.vr != 0 and record.vr != VR_SQ and record.end <= view.len:
                 # A person name in ASCII without component groups ("=") reads as LO does:
                 # the text without trailing padding, in any DICOM character set.
-                value = decode_common(VR_LO if record.vr == VR_PN and not _has_groups(
-                                          <const unsigned char*>view.buf + record.offset,
-                                          record.end - record.offset) else record.vr,
-                                      <const unsigned char*>view.buf + record.offset,
-                                      record.end - record.offset, little, &ok)
+                vr = VR_LO if record.vr == VR_PN and not _has_groups(p, n) else record.vr
+                if column.add_plain(vr, p, n, little):
+                    continue
+                value = decode_common(vr, p, n, little, &ok)
             if not ok:
                 vr = PLAIN_VRS.get(record.vr) if record.end <= view.len else None
                 try:
@@ -102,9 +103,7 @@ def append_values(object ds, tuple tags, tuple lists, list columns):
                     value = None
                     if first_error is None:
                         first_error = str(exc)
-            if lists[i] and value is not None and type(value) is not list:
-                value = [value]
-            PyList_Append(columns[i], value)
+            column.add_object(value)
     finally:
         PyBuffer_Release(&view)
     return first_error

@@ -189,21 +189,6 @@ cdef extern from "Python.h":
     double PyOS_string_to_double(const char* s, char** endptr,
                                  PyObject* overflow_exception) except? -1.0
 
-cdef enum:
-    VR_AS = 0x5341   # first byte in the low half, as the scanner stores VRs
-    VR_CS = 0x5343
-    VR_DA = 0x4144
-    VR_DS = 0x5344
-    VR_DT = 0x5444
-    VR_IS = 0x5349
-    VR_LO = 0x4F4C
-    VR_SH = 0x4853
-    VR_TM = 0x4D54
-    VR_UI = 0x4955
-    VR_US = 0x5355
-    BACKSLASH = 0x5C
-
-
 cdef inline bint _is_space(unsigned char c) noexcept nogil:
     """What str.strip() removes, among Latin-1 characters."""
     return c == 32 or 9 <= c <= 13 or 28 <= c <= 31 or c == 0x85 or c == 0xA0
@@ -224,43 +209,55 @@ cdef inline bint _has(const unsigned char* p, Py_ssize_t n, unsigned char c) noe
     return False
 
 
-cdef object _decimal(const unsigned char* p, Py_ssize_t n, bint* ok):
-    """DS made of plain numbers ([sign]digits[.digits][e[sign]digits]) separated by backslash."""
+cdef int decimal_part(const unsigned char* p, Py_ssize_t n, Py_ssize_t* i,
+                     double* out) except -2:
+    """The plain number ([sign]digits[.digits][e[sign]digits]) of the DS value part that
+    starts at i[0], into out[0], i[0] moved past it and its backslash: 1 when a part
+    follows, 0 for the last, -1 when the part is not a plain number."""
     cdef char text[40]
-    cdef Py_ssize_t i = 0, start, end, k
+    cdef Py_ssize_t start = i[0], end, k
     cdef unsigned char c
+    while i[0] < n and p[i[0]] != BACKSLASH:
+        i[0] += 1
+    end = i[0]
+    while start < end and p[start] == 32:
+        start += 1
+    end = start + _unpadded(p + start, end - start)
+    if end == start or end - start > 32:
+        return -1
+    for k in range(start, end):
+        c = p[k]
+        if not (48 <= c <= 57 or c == 46 or c == 43 or c == 45 or c == 101 or c == 69):
+            return -1
+        text[k - start] = <char>c
+    text[end - start] = 0
+    try:
+        out[0] = PyOS_string_to_double(text, NULL, NULL)
+    except ValueError:
+        return -1
+    if i[0] >= n:
+        return 0
+    i[0] += 1
+    return 1
+
+
+cdef object _decimal(const unsigned char* p, Py_ssize_t n, bint* ok):
+    """DS made of plain numbers separated by backslash."""
+    cdef Py_ssize_t i = 0
+    cdef double number
+    cdef int more = 1
     values = []
-    while True:
-        start = i
-        while i < n and p[i] != BACKSLASH:
-            i += 1
-        end = i
-        while start < end and p[start] == 32:
-            start += 1
-        end = start + _unpadded(p + start, end - start)
-        if end == start or end - start > 32:
+    while more:
+        more = decimal_part(p, n, &i, &number)
+        if more < 0:
             ok[0] = False
             return None
-        for k in range(start, end):
-            c = p[k]
-            if not (48 <= c <= 57 or c == 46 or c == 43 or c == 45 or c == 101 or c == 69):
-                ok[0] = False
-                return None
-            text[k - start] = <char>c
-        text[end - start] = 0
-        try:
-            values.append(PyOS_string_to_double(text, NULL, NULL))
-        except ValueError:
-            ok[0] = False
-            return None
-        if i >= n:
-            break
-        i += 1
+        values.append(number)
     return values[0] if len(values) == 1 else values
 
 
-cdef object _integer(const unsigned char* p, Py_ssize_t n, bint* ok):
-    """IS of one plain integer of at most 15 digits."""
+cdef bint plain_integer(const unsigned char* p, Py_ssize_t n, long long* out) noexcept:
+    """An IS of one plain integer of at most 15 digits, into out[0]; False for any other."""
     cdef Py_ssize_t a = 0, i
     cdef long long number = 0
     cdef bint negative = False
@@ -271,48 +268,65 @@ cdef object _integer(const unsigned char* p, Py_ssize_t n, bint* ok):
         negative = p[a] == 45
         a += 1
     if n - a < 1 or n - a > 15:
-        ok[0] = False
-        return None
+        return False
     for i in range(a, n):
         if not 48 <= p[i] <= 57:
-            ok[0] = False
-            return None
+            return False
         number = number * 10 + (p[i] - 48)
-    return -number if negative else number
+    out[0] = -number if negative else number
+    return True
 
 
-cdef object decode_common(uint16_t vr, const unsigned char* p, Py_ssize_t n, bint little,
-                          bint* ok):
-    cdef Py_ssize_t a, b, i
-    ok[0] = True
+cdef int text_extent(uint16_t vr, const unsigned char* p, Py_ssize_t n, Py_ssize_t* start,
+                     Py_ssize_t* end) noexcept:
+    """Where the text of a value of a string VR lies, as values.py reads it: TEXT, TEXTS (a
+    code string of several values: split it at its backslashes), or NOT_TEXT (another VR,
+    or text that only values.py reads right)."""
+    cdef Py_ssize_t a = 0, b, i
     if n <= 0:
-        ok[0] = False
-        return None
+        return NOT_TEXT
     if vr == VR_UI:
         b = _unpadded(p, n)
         if _has(p, b, BACKSLASH):
-            ok[0] = False
-            return None
-        a = 0
+            return NOT_TEXT
         while a < b and _is_space(p[a]):
             a += 1
         while b > a and _is_space(p[b - 1]):
             b -= 1
-        return PyUnicode_DecodeLatin1(<const char*>p + a, b - a, NULL)
+        start[0], end[0] = a, b
+        return TEXT
     if vr == VR_CS or vr == VR_DA or vr == VR_TM or vr == VR_DT or vr == VR_AS:
         # values.py's rule: Latin-1 text less trailing padding, several values split.
-        text = PyUnicode_DecodeLatin1(<const char*>p, _unpadded(p, n), NULL)
-        return text.split("\\") if _has(p, n, BACKSLASH) else text
+        start[0], end[0] = 0, _unpadded(p, n)
+        return TEXTS if _has(p, n, BACKSLASH) else TEXT
     if vr == VR_SH or vr == VR_LO:
         for i in range(n):
             if p[i] >= 0x80 or p[i] == 0x1B or p[i] == BACKSLASH:
-                ok[0] = False
-                return None
-        return PyUnicode_DecodeLatin1(<const char*>p, _unpadded(p, n), NULL)
+                return NOT_TEXT
+        start[0], end[0] = 0, _unpadded(p, n)
+        return TEXT
+    return NOT_TEXT
+
+
+cdef object decode_common(uint16_t vr, const unsigned char* p, Py_ssize_t n, bint little,
+                          bint* ok):
+    cdef Py_ssize_t a, b
+    cdef long long number
+    cdef int text = text_extent(vr, p, n, &a, &b)
+    ok[0] = True
+    if text != NOT_TEXT:
+        value = PyUnicode_DecodeLatin1(<const char*>p + a, b - a, NULL)
+        return value.split("\\") if text == TEXTS else value
+    if n <= 0:
+        ok[0] = False
+        return None
     if vr == VR_US and n == 2:
         return (p[0] | (p[1] << 8)) if little else ((p[0] << 8) | p[1])
     if vr == VR_IS:
-        return _integer(p, n, ok)
+        if plain_integer(p, n, &number):
+            return number
+        ok[0] = False
+        return None
     if vr == VR_DS:
         return _decimal(p, n, ok)
     ok[0] = False
