@@ -117,6 +117,7 @@ def test_a_chunk_holds_what_its_files_hold_one_by_one():
         together = pa.Table.from_batches([_bulk_read.read_chunk(plan, files)])
         alone = pa.Table.from_batches([_bulk_read.read_chunk(plan, [p]) for p in files])
         assert together.num_rows == len(files)
+        together.validate(full=True)  # the buffers made in C are well formed Arrow
         for name in together.column_names:
             assert together[name].equals(alone[name]), name
 
