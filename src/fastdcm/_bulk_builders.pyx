@@ -18,23 +18,24 @@ from libc.string cimport memcpy
 
 import pyarrow as pa
 
-from fastdcm._bulk_columns import to_array
-from fastdcm._values cimport (BACKSLASH, NOT_TEXT, TEXTS, VR_DS, VR_IS, VR_US, decimal_part,
-                              plain_integer, text_extent)
+from fastdcm._bulk_columns import INT64_MAX, INT64_MIN, to_array
+from fastdcm._values cimport (BACKSLASH, NOT_TEXT, TEXTS, VR_DS, decimal_part, integer_value,
+                              text_extent)
 
-INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+# The Arrow types whose items a builder holds in C (as _bulk_columns types the columns).
+ITEM_KINDS = {pa.string(): KIND_STR, pa.int64(): KIND_INT, pa.float64(): KIND_FLOAT}
 
 
 cdef class ColumnBuilder:
     """One value column of a chunk: a row per file, each null, a value, or (for a list
-    column) a list of items; an item is a string (UTF-8 bytes), an int64 or a float64,
-    by the column's kind ("str", "int" or "float"; "bytes" columns keep Python objects)."""
+    column) a list of items; an item is a string (UTF-8 bytes), an int64 or a float64, as
+    the column's Arrow type says (other types, binary, keep Python objects)."""
 
-    def __cinit__(self, arrow_type, str kind, bint multi):
+    def __cinit__(self, arrow_type):
         self.arrow_type = arrow_type
-        self.kind = {"str": KIND_STR, "int": KIND_INT, "float": KIND_FLOAT}.get(kind,
-                                                                               KIND_OBJECT)
-        self.multi = multi
+        self.multi = isinstance(arrow_type, pa.ListType)
+        self.kind = ITEM_KINDS.get(arrow_type.value_type if self.multi else arrow_type,
+                                   KIND_OBJECT)
         self.objects = {}
         self._start_row()
 
@@ -79,9 +80,7 @@ cdef class ColumnBuilder:
             self._end_row(True)
             return True
         if self.kind == KIND_INT:
-            if vr == VR_US and n == 2:
-                integer = (p[0] | (p[1] << 8)) if little else ((p[0] << 8) | p[1])
-            elif vr != VR_IS or not plain_integer(p, n, &integer):
+            if not integer_value(vr, p, n, little, &integer):
                 return False
             self._item_int(integer)
             self._end_row(True)

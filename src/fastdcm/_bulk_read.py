@@ -69,12 +69,10 @@ class _Rows:
 
     def __init__(self, plan: Plan):
         self.plan = plan
-        kinds = dict(zip(VALUE_COLUMNS, ("str", "int", "int", "int", "int")))
-        kinds.update((c.name, c.kind) for c in plan.columns if c.kind != "json")
+        built = set(VALUE_COLUMNS).union(c.name for c in plan.columns if c.kind != "json")
         self.columns: Dict[str, Any] = {
-            field.name: ColumnBuilder(field.type, kinds[field.name],
-                                      isinstance(field.type, pa.ListType))
-            if field.name in kinds else [] for field in plan.schema}
+            field.name: ColumnBuilder(field.type) if field.name in built else []
+            for field in plan.schema}
         tag_columns = [self.columns[c.name] for c in plan.columns]
         self.json_lists = [tag_columns[i] for i in plan.json_indexes]
         self.value_columns = [self.columns[name] for name in VALUE_COLUMNS]

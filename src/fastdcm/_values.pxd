@@ -25,6 +25,7 @@ cdef object decode_common(uint16_t vr, const unsigned char* p, Py_ssize_t n, bin
 # The same rules, for callers that keep the values in C (the bulk indexer's columns).
 cdef int text_extent(uint16_t vr, const unsigned char* p, Py_ssize_t n, Py_ssize_t* start,
                      Py_ssize_t* end) noexcept
-cdef bint plain_integer(const unsigned char* p, Py_ssize_t n, long long* out) noexcept
+cdef bint integer_value(uint16_t vr, const unsigned char* p, Py_ssize_t n, bint little,
+                        long long* out) noexcept
 cdef int decimal_part(const unsigned char* p, Py_ssize_t n, Py_ssize_t* i,
                       double* out) except -2

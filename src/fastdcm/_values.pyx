@@ -256,7 +256,16 @@ cdef object _decimal(const unsigned char* p, Py_ssize_t n, bint* ok):
     return values[0] if len(values) == 1 else values
 
 
-cdef bint plain_integer(const unsigned char* p, Py_ssize_t n, long long* out) noexcept:
+cdef bint integer_value(uint16_t vr, const unsigned char* p, Py_ssize_t n, bint little,
+                        long long* out) noexcept:
+    """A US of one value or an IS of one plain integer, into out[0]; False for any other."""
+    if vr == VR_US and n == 2:
+        out[0] = (p[0] | (p[1] << 8)) if little else ((p[0] << 8) | p[1])
+        return True
+    return vr == VR_IS and _plain_integer(p, n, out)
+
+
+cdef bint _plain_integer(const unsigned char* p, Py_ssize_t n, long long* out) noexcept:
     """An IS of one plain integer of at most 15 digits, into out[0]; False for any other."""
     cdef Py_ssize_t a = 0, i
     cdef long long number = 0
@@ -320,13 +329,8 @@ cdef object decode_common(uint16_t vr, const unsigned char* p, Py_ssize_t n, bin
     if n <= 0:
         ok[0] = False
         return None
-    if vr == VR_US and n == 2:
-        return (p[0] | (p[1] << 8)) if little else ((p[0] << 8) | p[1])
-    if vr == VR_IS:
-        if plain_integer(p, n, &number):
-            return number
-        ok[0] = False
-        return None
+    if integer_value(vr, p, n, little, &number):
+        return number
     if vr == VR_DS:
         return _decimal(p, n, ok)
     ok[0] = False
